@@ -1,0 +1,68 @@
+# hpcgen: the two commands are `make demo` and `make test`; everything they need is installed here.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV    ?= .venv
+PY      := $(VENV)/bin/python
+PIP     := $(VENV)/bin/pip
+HPCGEN  := $(VENV)/bin/hpcgen
+STAMP   := $(VENV)/.hpcgen-installed
+# DeepSpeed's JIT-built ops are cached here so only the first run pays for the build
+export TORCH_EXTENSIONS_DIR ?= $(CURDIR)/.cache/torch_extensions
+export DS_BUILD_OPS := 0
+# hpcgen never phones home; make sure the libraries it uses do not either
+export HF_HUB_OFFLINE := 1
+export DO_NOT_TRACK := 1
+export MPLBACKEND := Agg
+export NUMBA_CACHE_DIR ?= $(CURDIR)/.cache/numba
+
+PYTHON  ?= python3.11
+PYTEST_ARGS ?=
+
+.PHONY: help setup system-deps venv demo test test-fast cluster-up cluster-down bench schema clean
+
+help:
+	@echo "make demo         set up, then run the whole workflow on the bundled demo cohort (local, no Slurm)"
+	@echo "make test         set up, start the dev Slurm cluster, run the test suite"
+	@echo "make cluster-up   start the single-node dev Slurm cluster (root)"
+	@echo "make cluster-down stop it"
+	@echo "make bench        run the benchmarks against bcftools / plink2 / PharmCAT figures"
+
+setup: system-deps venv
+
+system-deps:
+	@bash scripts/install-system-deps.sh
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip wheel "setuptools>=69"
+	# the CPU build of torch first: an unpinned torch would pull a multi-GB CUDA build
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -e '.[test]'
+	@touch $@
+
+demo: setup
+	$(HPCGEN) run --profile local --configfile config/demo.yaml
+
+test: setup
+	@if [ "$$(id -u)" = 0 ]; then bash slurm/devcluster/start.sh; else echo "not root: dev Slurm cluster not started"; fi
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+cluster-up: system-deps
+	bash slurm/devcluster/start.sh
+
+cluster-down:
+	bash slurm/devcluster/stop.sh
+
+bench: setup
+	$(PY) benchmarks/run_all.py
+
+schema: venv
+	$(HPCGEN) config schema > config/schema.json
+	$(PY) -c "from hpcgen.config import defaults_yaml; print(defaults_yaml(), end='')" > config/config.yaml
+
+clean:
+	rm -rf demo-out .pytest_cache .snakemake benchmarks/out
