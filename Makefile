@@ -44,8 +44,11 @@ $(STAMP): pyproject.toml
 	$(PIP) install -q -e '.[test]'
 	@touch $@
 
+DEMO_KEY := demo-out/secrets/pseudonym.key
+
 demo: setup
-	$(HPCGEN) run --profile local --configfile config/demo.yaml
+	@[ -f $(DEMO_KEY) ] || $(HPCGEN) keygen $(DEMO_KEY)
+	HPCGEN_PSEUDONYM_KEY_FILE=$(CURDIR)/$(DEMO_KEY) $(HPCGEN) run --profile local
 
 test: setup
 	@if [ "$$(id -u)" = 0 ]; then bash slurm/devcluster/start.sh; else echo "not root: dev Slurm cluster not started"; fi
