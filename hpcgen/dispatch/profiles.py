@@ -1,0 +1,149 @@
+"""Site profiles (slurm/profiles/<name>.yaml): one node type of one site, read into a typed model.
+
+A profile is the one home of a site's conventions: account rules, partition / constraint, QoS chosen from
+the time asked, limits, array cap, setup lines (modules) and energy constants for impact estimates.
+"""
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from hpcgen.errors import InputError
+
+PROFILES_ENV = "HPCGEN_PROFILES_DIR"
+ACCOUNT_ENV = "HPCGEN_ACCOUNT"
+# the repository's slurm/profiles (hpcgen is installed editable from the repository)
+DEFAULT_PROFILES_DIR = Path(__file__).resolve().parents[2] / "slurm" / "profiles"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NodeType(_Strict):
+    """The hardware of one node of the profile's node type."""
+
+    name: str = Field(description="node type name (mi250, h100, genoa, ...)")
+    cores: int = Field(ge=1, description="physical cores per node")
+    mem_gb: float = Field(gt=0, description="memory per node usable by jobs (GB)")
+    gpus: int = Field(0, ge=0, description="GPUs per node as Slurm counts them (an MI250X counts as 2)")
+    gpu_model: str | None = Field(None, description="GPU model, for reports")
+    cores_per_gpu: int | None = Field(None, ge=1, description="cores reserved per GPU (Jean Zay's rule); None: no rule")
+
+
+class QosRule(_Strict):
+    """Use ``qos`` when the time asked is at most ``max_time_min``."""
+
+    max_time_min: int = Field(ge=1)
+    qos: str
+
+
+class Energy(_Strict):
+    """Constants of the Green Algorithms estimate (Lannelongue et al. 2021)."""
+
+    watts_per_core: float = Field(ge=0, description="power draw per core at full use (W)")
+    watts_per_gpu: float = Field(0.0, ge=0, description="power draw per GPU at full use (W)")
+    watts_per_gb_mem: float = Field(0.3725, ge=0, description="power per GB of memory (W); Green Algorithms' figure")
+    pue: float = Field(ge=1.0, description="power usage effectiveness of the data centre")
+    source: str = Field(description="where these figures come from")
+
+
+class Profile(_Strict):
+    """One site x node type."""
+
+    name: str
+    description: str
+    scheduler: Literal["local", "slurm"]
+    site: str
+    account: str | None = Field(None, description="default account; $HPCGEN_ACCOUNT or config dispatch.account override it")
+    account_required: bool = False
+    account_format: str = Field("{account}", description="how the account is written, e.g. '{account}@h100'")
+    partition: str | None = None
+    constraint: str | None = None
+    qos_rules: list[QosRule] = Field(default_factory=list, description="ascending max_time_min; empty: no --qos")
+    max_time_min: int = Field(ge=1)
+    max_nodes: int = Field(1, ge=1)
+    array_cap: int = Field(1000, ge=1, description="most tasks in one job array; bigger arrays are split")
+    array_parallelism: int = Field(256, ge=1, description="most array tasks running at once (the %N of --array)")
+    gpu_directive: Literal["gpus-per-node", "gres"] = "gpus-per-node"
+    mem_directive: bool = Field(True, description="render --mem (Jean Zay: memory comes with the cores, no --mem)")
+    hint: str | None = Field(None, description="--hint value (Jean Zay: nomultithread)")
+    extra_directives: dict[str, str] = Field(default_factory=dict, description="more #SBATCH --key=value lines")
+    setup: list[str] = Field(default_factory=list, description="shell lines run before the job (module loads, exports)")
+    node: NodeType
+    energy: Energy
+    poll_max_s: float = Field(30.0, gt=0, description="longest pause between two sacct calls while waiting")
+    signal_delay_s: int = Field(90, ge=5, description="seconds before the time limit at which a job may checkpoint")
+
+    @property
+    def is_local(self) -> bool:
+        """True when stages run in-process."""
+        return self.scheduler == "local"
+
+    def qos_for(self, time_min: int) -> str | None:
+        """The QoS matching the time asked (None when the site assigns it)."""
+        for rule in sorted(self.qos_rules, key=lambda r: r.max_time_min):
+            if time_min <= rule.max_time_min:
+                return rule.qos
+        return None
+
+
+def profiles_dir() -> Path:
+    """Where profiles are read from ($HPCGEN_PROFILES_DIR, else the repository's slurm/profiles)."""
+    return Path(os.environ.get(PROFILES_ENV) or DEFAULT_PROFILES_DIR)
+
+
+def available_profiles() -> list[str]:
+    """Names of the profiles found."""
+    return sorted(p.stem for p in profiles_dir().glob("*.yaml"))
+
+
+@functools.lru_cache(maxsize=64)
+def _load(path: str, mtime: float) -> Profile:
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise InputError(f"not valid YAML ({exc})", path) from None
+    try:
+        return Profile.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        raise InputError(f"profile key '{key}': {err['msg']}", path) from None
+
+
+def load_profile(name_or_path: str | os.PathLike | Profile) -> Profile:
+    """Read a profile by name (``devcluster``) or by path to a YAML file.
+
+    Raises
+    ------
+    InputError
+        Unknown profile (the message lists the known ones) or a bad key in the file.
+    """
+    if isinstance(name_or_path, Profile):
+        return name_or_path
+    text = str(name_or_path)
+    path = Path(text) if text.endswith((".yaml", ".yml")) or os.sep in text else profiles_dir() / f"{text}.yaml"
+    if not path.is_file():
+        raise InputError(f"unknown profile '{text}' (known: {', '.join(available_profiles()) or 'none'})", path)
+    return _load(str(path), path.stat().st_mtime)
+
+
+def resolve_account(profile: Profile, account: str | None = None) -> str | None:
+    """The account to charge: argument, then $HPCGEN_ACCOUNT, then config dispatch.account, then the profile's."""
+    if account:
+        return account
+    if os.environ.get(ACCOUNT_ENV):
+        return os.environ[ACCOUNT_ENV]
+    try:
+        from hpcgen.config import load_config
+
+        configured = getattr(load_config(None).dispatch, "account", None)
+    except InputError:
+        configured = None
+    return configured or profile.account
