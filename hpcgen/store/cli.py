@@ -1,0 +1,39 @@
+"""`hpcgen store`: inspect a genotype store."""
+from __future__ import annotations
+
+import json
+
+import click
+
+
+@click.group()
+def store() -> None:
+    """Inspect a genotype store (written by hpcgen ingest)."""
+
+
+@store.command()
+@click.argument("path", type=click.Path(file_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the manifest summary as JSON.")
+@click.option("--verify", is_flag=True, help="Also check every shard's SHA-256 against the manifest.")
+def info(path: str, as_json: bool, verify: bool) -> None:
+    """Summarize a store: samples, variants, build, shards, source."""
+    from hpcgen.errors import InputError
+    from hpcgen.store import GenotypeStore
+
+    st = GenotypeStore.open(path)
+    m = st.manifest
+    summary = {
+        "path": str(st.path), "schema": m["schema"], "hpcgen_version": m["hpcgen_version"], "build": st.build,
+        "n_samples": st.n_samples, "n_variants": st.n_variants, "ploidy": st.ploidy, "contigs": m["contigs"],
+        "n_shards": len(st.shards), "fields": st.fields, "source": m["source"], "store": m["store"], "created": m["created"],
+    }
+    if verify:
+        bad = st.verify()
+        if bad:
+            raise InputError(f"shard checksum mismatch: {', '.join(bad)}", path)
+        summary["verified"] = True
+    if as_json:
+        click.echo(json.dumps(summary, indent=1))
+        return
+    for k, v in summary.items():
+        click.echo(f"{k:15} {', '.join(map(str, v)) if isinstance(v, list) else v}")

@@ -1,0 +1,242 @@
+"""Read a genotype store: numpy arrays, Dask arrays across shards, region queries.
+
+    store = GenotypeStore.open("out/store")
+    g = store.genotypes("chr22:1-20000000")        # int8 (n_variants, n_samples, ploidy)
+    gd = store.genotypes_dask()                       # lazily, one shard per group of variant chunks
+"""
+from __future__ import annotations
+
+import os
+import re
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from hpcgen.errors import InputError
+from hpcgen.store import schema as S
+from hpcgen.store.manifest import read_manifest
+from hpcgen.store.schema import ShardInfo
+
+import h5py  # noqa: E402  (after schema: file locking off before libhdf5 loads)
+import hdf5plugin  # noqa: E402,F401  (registers the zstd / lz4 / blosc filters for reading)
+
+Region = tuple[str, int, int]
+_REGION = re.compile(r"^(?P<chrom>[^:]+?)(?::(?P<start>[\d,]+)?-?(?P<end>[\d,]+)?)?$")
+_MAX_POS = 2**62
+
+
+def normalize_contig(name: str) -> str:
+    """``1`` -> ``chr1``, ``MT``/``M`` -> ``chrM``, ``X`` -> ``chrX``; other names (``chr1``, ``GL000192.1``) unchanged."""
+    bare = name[3:] if name.lower().startswith("chr") else name
+    if bare in {"M", "MT"}:
+        return "chrM"
+    if bare.isdigit() or bare in {"X", "Y"}:
+        return "chr" + bare
+    return name
+
+
+def parse_region(region: str | Sequence | None) -> Region | None:
+    """``"chr1:1-1000"``, ``"1:1000-"``, ``"chr1"`` or ``(chrom, start, end)`` -> (chrom, start, end), 1-based inclusive."""
+    if region is None:
+        return None
+    if not isinstance(region, str):
+        chrom, start, end = region
+        return normalize_contig(str(chrom)), int(start), int(end)
+    m = _REGION.match(region.strip())
+    if not m:
+        raise InputError(f"bad region {region!r}: expected chrom[:start-end]")
+    start = int((m["start"] or "1").replace(",", ""))
+    end = int(m["end"].replace(",", "")) if m["end"] else _MAX_POS
+    if start < 1 or end < start:
+        raise InputError(f"bad region {region!r}: start must be >= 1 and <= end")
+    return normalize_contig(m["chrom"]), start, end
+
+
+class _ShardArray:
+    """A picklable, lazily opened view of one shard dataset, padded to the store's ploidy (for Dask)."""
+
+    def __init__(self, path: Path, dataset: str, shape: tuple[int, ...], dtype: Any, ploidy: int | None = None):
+        self.path, self.dataset = str(path), dataset
+        self.shape, self.dtype, self.ndim = tuple(shape), np.dtype(dtype), len(shape)
+        self.ploidy = ploidy
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        key = key if isinstance(key, tuple) else (key,)
+        with h5py.File(self.path, "r") as h5:
+            ds = h5[self.dataset]
+            if self.ploidy is None:
+                return ds[key]
+            head = key[:2]
+            raw = ds[head] if ds.shape[0] else np.empty((0,) + ds.shape[1:], dtype=ds.dtype)
+            raw = raw if raw.ndim == 3 else raw.reshape(raw.shape[:-1] + (-1,))
+        if raw.shape[-1] < self.ploidy:
+            pad = np.full(raw.shape[:-1] + (self.ploidy - raw.shape[-1],), S.ABSENT, dtype=np.int8)
+            raw = np.concatenate([raw, pad], axis=-1)
+        return raw[(slice(None),) * (raw.ndim - 1) + key[2:3]] if len(key) > 2 else raw
+
+
+class GenotypeStore:
+    """A complete genotype store (see docs/store.md).
+
+    Attributes
+    ----------
+    path : Path
+    manifest : dict
+    samples : ndarray of str, shape (n_samples,)
+        Pseudonymized sample IDs.
+    n_variants, n_samples, ploidy : int
+    build : str
+    shards : list of ShardInfo
+    """
+
+    def __init__(self, path: str | os.PathLike, manifest: dict[str, Any]):
+        self.path = Path(path)
+        self.manifest = manifest
+        self.shards = [ShardInfo.from_dict(d) for d in manifest["shards"]]
+        self.samples = np.asarray(manifest["samples"], dtype=str)
+        self.n_samples = int(manifest["n_samples"])
+        self.n_variants = int(manifest["n_variants"])
+        self.ploidy = int(manifest["ploidy"])
+        self.build = manifest["build"]
+        self.fields = list(manifest.get("fields", []))
+        self.chunk_variants = int(manifest["store"]["chunk_variants"])
+        self.chunk_samples = int(manifest["store"]["chunk_samples"])
+
+    @classmethod
+    def open(cls, path: str | os.PathLike) -> "GenotypeStore":
+        """Open a store; :class:`InputError` if it is incomplete, of another schema, or misses a shard."""
+        manifest = read_manifest(path)
+        store = cls(path, manifest)
+        for shard in store.shards:
+            if not (store.path / shard.file).is_file():
+                raise InputError(f"store shard missing: {shard.file}", path)
+        return store
+
+    def __repr__(self) -> str:
+        return f"GenotypeStore({str(self.path)!r}: {self.n_variants} variants x {self.n_samples} samples, {self.build})"
+
+    # ---- variants -------------------------------------------------------------------------------
+    @cached_property
+    def _positions(self) -> list[np.ndarray]:
+        out = []
+        for shard in self.shards:
+            with h5py.File(self.path / shard.file, "r") as h5:
+                out.append(h5[S.VARIANT_FIELDS["pos"][0]][:])
+        return out
+
+    def _rows(self, region: str | Sequence | None) -> list[tuple[int, int, int]]:
+        """(shard index, first row, end row) for every shard overlapping ``region``."""
+        reg = parse_region(region)
+        rows = []
+        for i, shard in enumerate(self.shards):
+            if reg is None:
+                rows.append((i, 0, shard.n_variants))
+                continue
+            chrom, start, end = reg
+            if shard.chrom != chrom or shard.end < start or shard.start > end:
+                continue
+            pos = self._positions[i]
+            a, b = int(np.searchsorted(pos, start, "left")), int(np.searchsorted(pos, end, "right"))
+            if b > a:
+                rows.append((i, a, b))
+        return rows
+
+    def variants(self, region: str | Sequence | None = None) -> pd.DataFrame:
+        """Variant table: chrom, pos (1-based), id, ref, alt, qual, filter, shard, index_in_shard."""
+        frames = []
+        for i, a, b in self._rows(region):
+            with h5py.File(self.path / self.shards[i].file, "r") as h5:
+                cols = {}
+                for name, (ds, dt) in S.VARIANT_FIELDS.items():
+                    values = h5[ds][a:b]
+                    cols[name] = h5[ds].asstr()[a:b] if dt is str else values
+            cols["shard"] = np.full(b - a, i, dtype=np.int32)
+            cols["index_in_shard"] = np.arange(a, b, dtype=np.int64)
+            frames.append(pd.DataFrame(cols))
+        if not frames:
+            cols = {n: pd.Series(dtype=object if dt is str else dt) for n, (_, dt) in S.VARIANT_FIELDS.items()}
+            return pd.DataFrame({**cols, "shard": pd.Series(dtype=np.int32), "index_in_shard": pd.Series(dtype=np.int64)})
+        return pd.concat(frames, ignore_index=True)
+
+    # ---- numpy -------------------------------------------------------------------------------------
+    def _read(self, dataset: str, region, trailing: tuple[int, ...], dtype, fill) -> np.ndarray:
+        rows = self._rows(region)
+        out = np.full((sum(b - a for _, a, b in rows), self.n_samples) + trailing, fill, dtype=dtype)
+        k = 0
+        for i, a, b in rows:
+            if b == a:
+                continue
+            with h5py.File(self.path / self.shards[i].file, "r") as h5:
+                if dataset not in h5:
+                    k += b - a
+                    continue
+                ds = h5[dataset]
+                if trailing:
+                    ds.read_direct(out, np.s_[a:b, :, : ds.shape[2]], np.s_[k : k + b - a, :, : ds.shape[2]])
+                else:
+                    ds.read_direct(out, np.s_[a:b], np.s_[k : k + b - a])
+            k += b - a
+        return out
+
+    def genotypes(self, region: str | Sequence | None = None) -> np.ndarray:
+        """Genotype calls, int8 (n_variants, n_samples, ploidy): allele index, -1 missing, -2 absent."""
+        return self._read(S.GENOTYPE, region, (self.ploidy,), np.int8, S.ABSENT)
+
+    def phased(self, region: str | Sequence | None = None) -> np.ndarray:
+        """Phasing flags, bool (n_variants, n_samples); False for haploid and missing calls."""
+        return self._read(S.PHASED, region, (), bool, False)
+
+    def field(self, name: str, region: str | Sequence | None = None) -> np.ndarray:
+        """A per-call field (``"dp"`` or ``"gq"``), int32 (n_variants, n_samples), -1 missing."""
+        if name not in self.fields:
+            raise InputError(f"field {name!r} is not in this store (stored: {', '.join(self.fields) or 'none'})", self.path)
+        return self._read(S.CALL_FIELDS[name], region, (), np.int32, -1)
+
+    def query(self, chrom: str, start: int, end: int) -> tuple[pd.DataFrame, np.ndarray]:
+        """Variants and genotypes in ``chrom:start-end`` (1-based inclusive)."""
+        region = (chrom, start, end)
+        return self.variants(region), self.genotypes(region)
+
+    # ---- dask ---------------------------------------------------------------------------------------
+    def _dask(self, dataset: str, trailing: tuple[int, ...], dtype, fill):
+        import dask.array as da
+
+        parts = []
+        for shard in self.shards:
+            if shard.n_variants == 0:
+                continue
+            shape = (shard.n_variants, self.n_samples) + trailing
+            chunks = (self.chunk_variants, self.chunk_samples) + trailing
+            path = self.path / shard.file
+            if dataset in (S.GENOTYPE, S.PHASED) or dataset.split("/")[-1] in shard.fields:
+                src = _ShardArray(path, dataset, shape, dtype, trailing[0] if trailing else None)
+                parts.append(da.from_array(src, chunks=chunks, name=f"hpcgen-{dataset}-{shard.sha256[:16]}",
+                                           lock=False, asarray=True, meta=np.empty((0,) * len(shape), dtype=dtype)))
+            else:
+                parts.append(da.full(shape, fill, dtype=dtype, chunks=chunks))
+        if not parts:
+            return da.full((0, self.n_samples) + trailing, fill, dtype=dtype)
+        return da.concatenate(parts, axis=0)
+
+    def genotypes_dask(self):
+        """Genotypes as a dask array, int8 (n_variants, n_samples, ploidy), chunked as stored."""
+        return self._dask(S.GENOTYPE, (self.ploidy,), np.int8, S.ABSENT)
+
+    def phased_dask(self):
+        """Phasing flags as a dask array, bool (n_variants, n_samples)."""
+        return self._dask(S.PHASED, (), bool, False)
+
+    def field_dask(self, name: str):
+        """A per-call field as a dask array, int32 (n_variants, n_samples), -1 missing."""
+        if name not in self.fields:
+            raise InputError(f"field {name!r} is not in this store", self.path)
+        return self._dask(S.CALL_FIELDS[name], (), np.int32, -1)
+
+    def verify(self) -> list[str]:
+        """Shards whose SHA-256 differs from the manifest's (empty when the store is intact)."""
+        from hpcgen.fsutil import sha256_file
+
+        return [s.file for s in self.shards if sha256_file(self.path / s.file) != s.sha256]

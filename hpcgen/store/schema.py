@@ -1,0 +1,120 @@
+"""The genotype store's on-disk schema: names, dtypes, codecs, shard naming.
+
+One place for every name a writer and a reader must agree on (docs/store.md explains the layout).
+A store is a folder::
+
+    STORE/manifest.json                      written last, atomically (a store without it is incomplete)
+    STORE/shards/<chrom>_<start>-<end>.h5    one HDF5 file per region shard, 1-based inclusive bounds
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from hpcgen.fsutil import safe_filename
+
+# the HDF5 library locks files by default; on Lustre/NFS that fails or hangs. No store file is ever shared
+# between two writers (one process per shard), so locking buys nothing: turn it off before h5py loads.
+os.environ.setdefault("HDF5_USE_FILE_LOCKING", "FALSE")
+
+SCHEMA = "hpcgen.store/1"
+SCHEMA_VERSION = 1
+MANIFEST = "manifest.json"
+SHARDS_DIR = "shards"
+WORK_DIR = ".work"
+
+# genotype codes (int8): allele index 0..126, or one of these
+MISSING = -1  # "." allele
+ABSENT = -2  # allele absent: a call of lower ploidy than the store's, padded
+
+GENOTYPE = "calls/genotype"  # int8 (n_variants, n_samples, ploidy)
+PHASED = "calls/phased"  # bool (n_variants, n_samples)
+DP = "calls/dp"  # int32 (n_variants, n_samples), -1 missing
+GQ = "calls/gq"  # int32 (n_variants, n_samples), -1 missing
+SAMPLES = "samples"  # str (n_samples,)
+# per-variant fields: name -> (dataset, numpy dtype); strings are variable-length UTF-8
+VARIANT_FIELDS: dict[str, tuple[str, Any]] = {
+    "chrom": ("variants/chrom", str),
+    "pos": ("variants/pos", np.int64),
+    "id": ("variants/id", str),
+    "ref": ("variants/ref", str),
+    "alt": ("variants/alt", str),
+    "qual": ("variants/qual", np.float32),
+    "filter": ("variants/filter", str),
+}
+CALL_FIELDS = {"dp": DP, "gq": GQ}
+CODECS = ("zstd", "lz4", "blosc", "lzf", "gzip", "none")
+
+
+def shard_name(chrom: str, start: int, end: int) -> str:
+    """File name of the shard holding ``chrom:start-end`` (1-based inclusive), safe for any contig name."""
+    return f"{safe_filename(chrom)}_{start}-{end}.h5"
+
+
+def compression(codec: str, clevel: int = 3) -> dict[str, Any]:
+    """h5py ``create_dataset`` keyword arguments for ``codec``.
+
+    Parameters
+    ----------
+    codec
+        One of :data:`CODECS`. zstd, lz4 and blosc come from hdf5plugin (registered on import),
+        so a reader needs ``import hdf5plugin`` too (:mod:`hpcgen.store.reader` does it).
+    clevel
+        Compression level for zstd, blosc (zstd inside) and gzip (capped at 9).
+    """
+    import hdf5plugin
+
+    if codec == "zstd":
+        return dict(hdf5plugin.Zstd(clevel=clevel))
+    if codec == "lz4":
+        return dict(hdf5plugin.LZ4())
+    if codec == "blosc":
+        # byte shuffle helps little on int8; bitshuffle would, but decode speed is what we pick on
+        return dict(hdf5plugin.Blosc(cname="lz4", clevel=min(clevel, 9), shuffle=hdf5plugin.Blosc.NOSHUFFLE))
+    if codec == "lzf":
+        return {"compression": "lzf"}
+    if codec == "gzip":
+        return {"compression": "gzip", "compression_opts": min(clevel, 9)}
+    if codec == "none":
+        return {}
+    raise ValueError(f"unknown codec {codec!r}; choose one of {', '.join(CODECS)}")
+
+
+@dataclass
+class ShardInfo:
+    """One region shard as the manifest lists it.
+
+    Attributes
+    ----------
+    file
+        Path relative to the store folder (``shards/<name>.h5``).
+    chrom, start, end
+        The region (normalized contig name, 1-based inclusive bounds); every record's POS lies in it.
+    n_variants
+        Biallelic records in the shard.
+    ploidy
+        Largest ploidy in the shard (the reader pads to the store's ploidy with -2).
+    sha256
+        Hex SHA-256 of the shard file, checked when a rerun resumes.
+    fields
+        Optional call fields present (``"dp"``, ``"gq"``).
+    """
+
+    file: str
+    chrom: str
+    start: int
+    end: int
+    n_variants: int
+    ploidy: int
+    sha256: str
+    fields: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "ShardInfo":
+        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})

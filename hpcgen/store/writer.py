@@ -1,0 +1,216 @@
+"""Write one region shard of the genotype store, streaming records through a fixed-size buffer.
+
+A :class:`ShardWriter` holds at most ``chunk_variants`` records in memory (genotypes, phasing, DP/GQ and
+variant fields), writes them as whole HDF5 chunks, and renames the file into place only when it is
+complete. Peak memory is ``chunk_variants x n_samples x (ploidy + 1 + 4 per call field)`` bytes,
+whatever the number of records.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from hpcgen.store import schema as S
+from hpcgen.store.schema import ShardInfo
+
+import h5py  # noqa: E402  (after schema: HDF5_USE_FILE_LOCKING must be set before libhdf5 loads)
+
+_STR = h5py.string_dtype("utf-8")
+
+
+class ShardWriter:
+    """Append biallelic records to a new shard file; :meth:`close` publishes it atomically.
+
+    Parameters
+    ----------
+    path
+        Final shard path (``STORE/shards/<chrom>_<start>-<end>.h5``); a hidden temporary name beside
+        it is written and renamed onto it by :meth:`close`.
+    samples
+        Pseudonymized sample IDs, shape (n_samples,).
+    chrom, start, end
+        The shard's region (normalized contig, 1-based inclusive).
+    fields
+        Optional call fields to store: any of ``"dp"``, ``"gq"``.
+    chunk_variants, chunk_samples
+        HDF5 chunk shape for call arrays (variants x samples).
+    codec, clevel
+        Compression (:func:`hpcgen.store.schema.compression`).
+    attrs
+        Extra file attributes (genome build, source checksum, ...).
+    ploidy
+        Initial ploidy; grows if a record carries more alleles (earlier rows read as -2 there).
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        samples: Sequence[str],
+        chrom: str,
+        start: int,
+        end: int,
+        *,
+        fields: Sequence[str] = (),
+        chunk_variants: int = 10_000,
+        chunk_samples: int = 2_048,
+        codec: str = "zstd",
+        clevel: int = 3,
+        attrs: dict[str, Any] | None = None,
+        ploidy: int = 2,
+    ):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.partial")
+        self.chrom, self.start, self.end = chrom, int(start), int(end)
+        self.fields = [f for f in ("dp", "gq") if f in fields]
+        self.n_samples = len(samples)
+        self.cv = int(chunk_variants)
+        self.ploidy = int(ploidy)
+        self.n_written = 0
+        self._n = 0  # records in the buffer
+        self._last_pos = 0
+        self.h5 = h5py.File(self.tmp, "w", libver=("v110", "latest"))
+        self.h5.attrs.update({k: v for k, v in (attrs or {}).items() if v is not None})
+        self.h5.create_dataset(S.SAMPLES, data=np.asarray(samples, dtype=object), dtype=_STR)
+        comp = S.compression(codec, clevel)
+        cs = max(1, min(int(chunk_samples), self.n_samples))
+        self._ds_gt = self.h5.create_dataset(
+            S.GENOTYPE, shape=(0, self.n_samples, self.ploidy), maxshape=(None, self.n_samples, None),
+            dtype=np.int8, chunks=(self.cv, cs, self.ploidy), fillvalue=S.ABSENT, **comp)
+        self._ds_ph = self.h5.create_dataset(
+            S.PHASED, shape=(0, self.n_samples), maxshape=(None, self.n_samples),
+            dtype=bool, chunks=(self.cv, cs), **comp)
+        self._ds_call = {
+            f: self.h5.create_dataset(
+                S.CALL_FIELDS[f], shape=(0, self.n_samples), maxshape=(None, self.n_samples),
+                dtype=np.int32, chunks=(self.cv, cs), fillvalue=-1, **comp)
+            for f in self.fields
+        }
+        self._ds_var = {
+            name: self.h5.create_dataset(
+                ds, shape=(0,), maxshape=(None,), dtype=_STR if dt is str else dt,
+                chunks=(self.cv,), **S.compression("zstd" if codec != "none" else "none"))
+            for name, (ds, dt) in S.VARIANT_FIELDS.items()
+        }
+        self._alloc()
+
+    def _alloc(self) -> None:
+        self._gt = np.full((self.cv, self.n_samples, self.ploidy), S.ABSENT, dtype=np.int8)
+        self._ph = np.zeros((self.cv, self.n_samples), dtype=bool)
+        self._call = {f: np.full((self.cv, self.n_samples), -1, dtype=np.int32) for f in self.fields}
+        self._var: dict[str, list] = {name: [] for name in S.VARIANT_FIELDS}
+
+    def _grow_ploidy(self, ploidy: int) -> None:
+        grown = np.full((self.cv, self.n_samples, ploidy), S.ABSENT, dtype=np.int8)
+        grown[:, :, : self.ploidy] = self._gt
+        self._gt = grown
+        self.ploidy = ploidy
+        # the fill value (-2) pads the rows already written
+        self._ds_gt.resize(ploidy, axis=2)
+
+    def add(
+        self,
+        pos: int,
+        vid: str,
+        ref: str,
+        alt: str,
+        qual: float,
+        filt: str,
+        genotype: np.ndarray,
+        phased: np.ndarray,
+        calls: dict[str, np.ndarray] | None = None,
+    ) -> None:
+        """Buffer one biallelic record.
+
+        Parameters
+        ----------
+        pos
+            1-based position.
+        genotype
+            int8, shape (n_samples, p): allele codes, -1 missing, -2 absent.
+        phased
+            bool, shape (n_samples,).
+        calls
+            ``{"dp": int32 (n_samples,), "gq": ...}``; -1 missing; absent keys stay missing.
+        """
+        p = genotype.shape[1]
+        if p > self.ploidy:
+            self._grow_ploidy(p)
+        i = self._n
+        self._gt[i, :, :p] = genotype
+        self._ph[i] = phased
+        if calls:
+            for f, values in calls.items():
+                if f in self._call:
+                    self._call[f][i] = values
+        v = self._var
+        v["chrom"].append(self.chrom)
+        v["pos"].append(pos)
+        v["id"].append(vid)
+        v["ref"].append(ref)
+        v["alt"].append(alt)
+        v["qual"].append(qual)
+        v["filter"].append(filt)
+        self._n += 1
+        if self._n == self.cv:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the buffered records (whole chunks but for the shard's last) and reset the buffer."""
+        n = self._n
+        if n == 0:
+            return
+        a, b = self.n_written, self.n_written + n
+        self._ds_gt.resize(b, axis=0)
+        self._ds_gt[a:b] = self._gt[:n]
+        self._ds_ph.resize(b, axis=0)
+        self._ds_ph[a:b] = self._ph[:n]
+        for f, ds in self._ds_call.items():
+            ds.resize(b, axis=0)
+            ds[a:b] = self._call[f][:n]
+            self._call[f][:n] = -1
+        for name, ds in self._ds_var.items():
+            ds.resize(b, axis=0)
+            ds[a:b] = self._var[name]
+            self._var[name] = []
+        self._gt[:n] = S.ABSENT
+        self._ph[:n] = False
+        self.n_written = b
+        self._n = 0
+
+    def close(self) -> ShardInfo:
+        """Flush, stamp the attributes, rename into place; return the shard's manifest entry."""
+        from hpcgen.fsutil import sha256_file
+
+        self.flush()
+        self.h5.attrs.update({
+            "chrom": self.chrom, "start": self.start, "end": self.end,
+            "n_variants": self.n_written, "ploidy": self.ploidy,
+            "schema": S.SCHEMA, "schema_version": S.SCHEMA_VERSION,
+        })
+        self.h5.close()
+        with open(self.tmp, "rb+") as fh:  # the bytes must be on disk before the name says "complete"
+            os.fsync(fh.fileno())
+        os.chmod(self.tmp, 0o640)
+        os.replace(self.tmp, self.path)
+        return ShardInfo(
+            file=f"{S.SHARDS_DIR}/{self.path.name}", chrom=self.chrom, start=self.start, end=self.end,
+            n_variants=self.n_written, ploidy=self.ploidy, sha256=sha256_file(self.path), fields=list(self.fields),
+        )
+
+    def abort(self) -> None:
+        """Close and delete the temporary file (on error)."""
+        try:
+            self.h5.close()
+        finally:
+            self.tmp.unlink(missing_ok=True)
+
+    def __enter__(self) -> "ShardWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            self.abort()
