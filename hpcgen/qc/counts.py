@@ -1,0 +1,158 @@
+"""One Dask pass over the genotypes: every count the QC tables need, per variant and per sample.
+
+The genotype array is cut into (variant block x sample block) tasks. For each block the fused kernel
+(:func:`hpcgen.kernels.qc_counts.block_counts`) gives per-variant partial counts (summed across the
+sample blocks of that variant row) and per-sample partial counts (summed across variant rows with a
+tree reduction). Once a variant row's totals are known, the statistics that need cohort frequencies
+(plink2 --het's expected homozygosity, singleton carriers) are finished on the *same* blocks, which are
+still in memory: the store is decoded once. Peak memory is about one variant row (block_variants x
+n_samples x ploidy bytes) per worker thread plus the small per-sample partials.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+# per-sample het columns (plink2 --het): OBS_CT, O(HOM), E(HOM)
+HET_OBS, HET_O, HET_E = 0, 1, 2
+
+
+@dataclass
+class QcCounts:
+    """Totals of one pass.
+
+    variant : ndarray, int64, shape (n_variants, 8)  columns kernels.qc_counts.VARIANT_COLS
+    sample : ndarray, int64, shape (n_samples, 11)   columns kernels.qc_counts.SAMPLE_COLS
+    het : ndarray, float64, shape (n_samples, 3)     OBS_CT, O(HOM), E(HOM) over polymorphic autosomal variants
+    singletons : ndarray, int64, shape (n_samples,)  variants with AC == 1 where the sample carries the ALT
+    """
+
+    variant: np.ndarray
+    sample: np.ndarray
+    het: np.ndarray
+    singletons: np.ndarray
+
+
+def _sum(parts: Sequence[np.ndarray]) -> np.ndarray:
+    out = parts[0].copy()
+    for p in parts[1:]:
+        out += p
+    return out
+
+
+def _tree_sum(items: list, delayed: Callable) -> Any:
+    # pairwise reduction so partials are freed as they are added (bounded memory, parallel adds)
+    while len(items) > 1:
+        items = [delayed(_sum)(items[k:k + 8]) if len(items[k:k + 8]) > 1 else items[k]
+                 for k in range(0, len(items), 8)]
+    return items[0]
+
+
+def _row_weights(vc: np.ndarray, auto: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per-variant weights of one variant row for the het sums, the rows to revisit, the totals, and singletons.
+
+    Returns (weights (n_var, 3) float64: [E(HOM) if included, included, autosomal-but-excluded],
+    rows to visit (int64), column totals (3,), singleton rows (int64)).
+    """
+    from hpcgen.kernels.qc_counts import V_AC, V_AN, V_HAP_ALT, V_HAP_REF, V_MISSING
+
+    an = vc[:, V_AN].astype(np.float64)
+    ac = vc[:, V_AC].astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = np.where(an > 0, ac / an, np.nan)
+    is_auto = auto != 0
+    # plink2 --het skips monomorphic (and all-missing) variants; haploid calls never count
+    included = is_auto & (an > 0) & (ac > 0) & (ac < an)
+    w = np.zeros((vc.shape[0], 3), dtype=np.float64)
+    w[included, 0] = 1.0 - 2.0 * p[included] * (1.0 - p[included])
+    w[included, 1] = 1.0
+    w[is_auto & ~included, 2] = 1.0
+    nondiploid = vc[:, V_MISSING] + vc[:, V_HAP_REF] + vc[:, V_HAP_ALT]
+    rows = np.flatnonzero(is_auto & (nondiploid > 0)).astype(np.int64)
+    singles = np.flatnonzero(vc[:, V_AC] == 1).astype(np.int64)
+    return w, rows, w.sum(axis=0), singles
+
+
+def _finish_block(g: np.ndarray, sc: np.ndarray, prep: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Second look at a block (already in memory): het sums and singleton carriers."""
+    from hpcgen.kernels.qc_counts import S_AUTO_HOM, carrier_counts, expected_hom_sums
+
+    w, rows, totals, singles = prep
+    g = np.asarray(g)
+    # sums over each sample's non-diploid calls, subtracted from the row totals
+    missed = np.stack([expected_hom_sums(g, np.ascontiguousarray(w[:, k]), rows) for k in range(3)], axis=1)
+    het = np.empty((g.shape[1], 3), dtype=np.float64)
+    het[:, HET_OBS] = totals[1] - missed[:, 1]
+    # O(HOM): autosomal homozygous calls minus those at excluded (monomorphic) variants, where every call is hom
+    het[:, HET_O] = sc[:, S_AUTO_HOM] - (totals[2] - missed[:, 2])
+    het[:, HET_E] = totals[0] - missed[:, 0]
+    return sc, het, carrier_counts(g, singles)
+
+
+def _counts_block(g: np.ndarray, vclass: np.ndarray, auto: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    from hpcgen.kernels.qc_counts import block_counts
+
+    return block_counts(np.ascontiguousarray(g), vclass, auto)
+
+
+def count_graph(gt, vclass: np.ndarray, auto: np.ndarray):
+    """Build (not run) the Dask graph of one counting pass.
+
+    Parameters
+    ----------
+    gt : dask.array, int8, shape (n_variants, n_samples, ploidy)
+        Genotypes; one chunk along the ploidy axis.
+    vclass, auto : ndarray, uint8, shape (n_variants,)
+        See :func:`hpcgen.kernels.qc_counts.block_counts`.
+
+    Returns
+    -------
+    dask.delayed.Delayed
+        Computes to a :class:`QcCounts`.
+    """
+    import functools
+
+    import dask
+
+    delayed = functools.partial(dask.delayed, pure=True)
+    if gt.numblocks[2] != 1:
+        gt = gt.rechunk({2: -1})
+    blocks = gt.to_delayed()
+    v_edges = np.concatenate([[0], np.cumsum(gt.chunks[0])])
+    n_sb = gt.numblocks[1]
+    rows_v, per_sb = [], [[] for _ in range(n_sb)]
+    for i in range(gt.numblocks[0]):
+        sl = slice(int(v_edges[i]), int(v_edges[i + 1]))
+        vcl, au = vclass[sl], auto[sl]
+        parts = [delayed(_counts_block, nout=2)(blocks[i, j, 0], vcl, au) for j in range(n_sb)]
+        vc_i = delayed(_sum)([p[0] for p in parts])
+        prep = delayed(_row_weights, nout=4)(vc_i, au)
+        rows_v.append(vc_i)
+        for j in range(n_sb):
+            per_sb[j].append(delayed(_finish_block, nout=3)(blocks[i, j, 0], parts[j][1], prep))
+    sample_parts = []
+    for j in range(n_sb):
+        sc = _tree_sum([f[0] for f in per_sb[j]], delayed)
+        het = _tree_sum([f[1] for f in per_sb[j]], delayed)
+        single = _tree_sum([f[2] for f in per_sb[j]], delayed)
+        sample_parts.append((sc, het, single))
+
+    def assemble(variant_rows, samples):
+        return QcCounts(
+            variant=np.concatenate(variant_rows, axis=0) if variant_rows else np.zeros((0, 8), np.int64),
+            sample=np.concatenate([s[0] for s in samples], axis=0),
+            het=np.concatenate([s[1] for s in samples], axis=0),
+            singletons=np.concatenate([s[2] for s in samples], axis=0),
+        )
+
+    return delayed(assemble)(rows_v, sample_parts)
+
+
+def compute_counts(gt, vclass: np.ndarray, auto: np.ndarray, **compute_kwargs: Any) -> QcCounts:
+    """Run :func:`count_graph` (``compute_kwargs`` go to ``dask.compute``: scheduler, num_workers)."""
+    import dask
+
+    (out,) = dask.compute(count_graph(gt, vclass, auto), **compute_kwargs)
+    return out

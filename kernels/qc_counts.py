@@ -1,0 +1,254 @@
+"""Fused per-block genotype counts: every per-variant and per-sample QC counter in one pass.
+
+A block is ``g``: int8, shape (n_variants, n_samples, ploidy); allele codes 0 (REF), >= 1 (ALT; records
+are biallelic), -1 missing, -2 absent (a haploid call padded to the store's ploidy). A call is
+*missing* when any of its alleles is -1 (a half call such as ``./1`` is missing, as plink2 imports it
+with ``--vcf-half-call missing``); *haploid* when its first allele is present and every other one is
+-2; *diploid* otherwise.
+
+Per-sample counts are partial sums over the block's variants: the caller adds them across variant
+blocks. Per-variant counts are partial sums over the block's samples: the caller adds them across
+sample blocks. No counter depends on another block, so any chunking gives the same totals.
+
+This module imports only numpy and :mod:`kernels.accelerate`; ``*_reference`` functions are plain
+Python twins used by the tests.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .accelerate import jit
+
+# per-variant columns of ``variant_counts`` (int64, shape (n_variants, N_VARIANT_COLS))
+V_HOM_REF, V_HET, V_HOM_ALT, V_HAP_REF, V_HAP_ALT, V_MISSING, V_AN, V_AC = range(8)
+N_VARIANT_COLS = 8
+VARIANT_COLS = ("n_hom_ref", "n_het", "n_hom_alt", "n_hap_ref", "n_hap_alt", "n_missing", "an", "ac")
+
+# per-sample columns of ``sample_counts`` (int64, shape (n_samples, N_SAMPLE_COLS))
+(S_MISSING, S_HOM_REF, S_HET, S_HOM_ALT, S_HAP_REF, S_HAP_ALT,
+ S_TS, S_TV, S_INDEL, S_AUTO_CALLED, S_AUTO_HOM) = range(11)
+N_SAMPLE_COLS = 11
+SAMPLE_COLS = ("n_missing", "n_hom_ref", "n_het", "n_hom_alt", "n_hap_ref", "n_hap_alt",
+               "n_ts", "n_tv", "n_indel", "n_auto_called", "n_auto_hom")
+
+# variant classes (``vclass``, uint8 per variant): what a non-reference call counts towards
+CLASS_OTHER, CLASS_TS, CLASS_TV, CLASS_INDEL = 0, 1, 2, 3
+
+
+@jit
+def block_counts(g, vclass, autosomal):
+    """Count genotype classes of one block, per variant and per sample, in one pass.
+
+    Parameters
+    ----------
+    g : ndarray, int8, shape (n_variants, n_samples, ploidy)
+        Allele codes (see module docstring).
+    vclass : ndarray, uint8, shape (n_variants,)
+        CLASS_TS / CLASS_TV for SNVs, CLASS_INDEL for length-changing records, CLASS_OTHER otherwise;
+        a non-reference call adds one to the sample's ``n_ts`` / ``n_tv`` / ``n_indel`` (bcftools stats PSC).
+    autosomal : ndarray, uint8, shape (n_variants,)
+        1 for variants on autosomes: diploid calls there count towards ``n_auto_called`` / ``n_auto_hom``
+        (the observed homozygosity of plink2 --het).
+
+    Returns
+    -------
+    variant_counts : ndarray, int64, shape (n_variants, 8)
+        Columns VARIANT_COLS: diploid hom-ref, het, hom-alt; haploid ref, alt; missing calls;
+        AN (present alleles in non-missing calls) and AC (ALT alleles among them).
+    sample_counts : ndarray, int64, shape (n_samples, 11)
+        Columns SAMPLE_COLS, partial over this block's variants.
+    """
+    n_var, n_smp, ploidy = g.shape
+    vc = np.zeros((n_var, N_VARIANT_COLS), dtype=np.int64)
+    sc = np.zeros((n_smp, N_SAMPLE_COLS), dtype=np.int64)
+    for v in range(n_var):
+        cls = vclass[v]
+        auto = autosomal[v] != 0
+        hom_ref = 0
+        het = 0
+        hom_alt = 0
+        hap_ref = 0
+        hap_alt = 0
+        missing = 0
+        for s in range(n_smp):
+            a0 = g[v, s, 0]
+            n_alt = 0
+            n_present = 0
+            miss = a0 == -1
+            if a0 >= 0:
+                n_present += 1
+                if a0 > 0:
+                    n_alt += 1
+            for k in range(1, ploidy):
+                a = g[v, s, k]
+                if a == -1:
+                    miss = True
+                elif a >= 0:
+                    n_present += 1
+                    if a > 0:
+                        n_alt += 1
+            if miss or n_present == 0:
+                missing += 1
+                sc[s, S_MISSING] += 1
+                continue
+            if n_present == 1:
+                if n_alt == 0:
+                    hap_ref += 1
+                    sc[s, S_HAP_REF] += 1
+                else:
+                    hap_alt += 1
+                    sc[s, S_HAP_ALT] += 1
+            else:
+                if n_alt == 0:
+                    hom_ref += 1
+                    sc[s, S_HOM_REF] += 1
+                elif n_alt == n_present:
+                    hom_alt += 1
+                    sc[s, S_HOM_ALT] += 1
+                else:
+                    het += 1
+                    sc[s, S_HET] += 1
+                if auto:
+                    sc[s, S_AUTO_CALLED] += 1
+                    if n_alt == 0 or n_alt == n_present:
+                        sc[s, S_AUTO_HOM] += 1
+            if n_alt > 0:
+                if cls == CLASS_TS:
+                    sc[s, S_TS] += 1
+                elif cls == CLASS_TV:
+                    sc[s, S_TV] += 1
+                elif cls == CLASS_INDEL:
+                    sc[s, S_INDEL] += 1
+        vc[v, V_HOM_REF] = hom_ref
+        vc[v, V_HET] = het
+        vc[v, V_HOM_ALT] = hom_alt
+        vc[v, V_HAP_REF] = hap_ref
+        vc[v, V_HAP_ALT] = hap_alt
+        vc[v, V_MISSING] = missing
+        vc[v, V_AN] = 2 * (hom_ref + het + hom_alt) + hap_ref + hap_alt
+        vc[v, V_AC] = het + 2 * hom_alt + hap_alt
+    return vc, sc
+
+
+@jit
+def expected_hom_sums(g, e_hom, rows):
+    """Per-sample sum of expected homozygosity over the variants where the sample has a diploid call.
+
+    Used for plink2 --het's E(HOM): the sum over a sample's called autosomal variants of
+    ``1 - 2 p (1 - p)``. Only the variants listed in ``rows`` are visited (the caller lists those with
+    ``e_hom != 0`` and at least one non-diploid call; the rest add the same amount to every sample).
+
+    Parameters
+    ----------
+    g : ndarray, int8, shape (n_variants, n_samples, ploidy)
+    e_hom : ndarray, float64, shape (n_variants,)
+        Expected homozygosity per variant (0 for variants that do not count).
+    rows : ndarray, int64, shape (n_rows,)
+        Variant indices (into ``g``) to visit.
+
+    Returns
+    -------
+    ndarray, float64, shape (n_samples,)
+        Sum over visited variants with a *non*-diploid call (missing or haploid) of ``e_hom``; the caller
+        subtracts it from the block total.
+    """
+    n_var, n_smp, ploidy = g.shape
+    out = np.zeros(n_smp, dtype=np.float64)
+    for i in range(rows.shape[0]):
+        v = rows[i]
+        w = e_hom[v]
+        for s in range(n_smp):
+            n_present = 0
+            miss = False
+            for k in range(ploidy):
+                a = g[v, s, k]
+                if a == -1:
+                    miss = True
+                elif a >= 0:
+                    n_present += 1
+            if miss or n_present < 2:
+                out[s] += w
+    return out
+
+
+@jit
+def carrier_counts(g, rows):
+    """Per-sample count of listed variants at which the sample carries an ALT allele (singletons).
+
+    Parameters
+    ----------
+    g : ndarray, int8, shape (n_variants, n_samples, ploidy)
+    rows : ndarray, int64, shape (n_rows,)
+        Variant indices (into ``g``) to visit, e.g. those with AC == 1.
+
+    Returns
+    -------
+    ndarray, int64, shape (n_samples,)
+    """
+    n_var, n_smp, ploidy = g.shape
+    out = np.zeros(n_smp, dtype=np.int64)
+    for i in range(rows.shape[0]):
+        v = rows[i]
+        for s in range(n_smp):
+            miss = False
+            alt = False
+            for k in range(ploidy):
+                a = g[v, s, k]
+                if a == -1:
+                    miss = True
+                elif a > 0:
+                    alt = True
+            if alt and not miss:
+                out[s] += 1
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# plain-Python reference twins (numpy, written for clarity, not speed)
+
+def _classify_reference(g: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(missing, n_present, n_alt), each shape (n_variants, n_samples)."""
+    missing = (g == -1).any(axis=2)
+    n_present = (g >= 0).sum(axis=2)
+    missing |= n_present == 0
+    n_alt = (g > 0).sum(axis=2)
+    return missing, n_present, n_alt
+
+
+def block_counts_reference(g: np.ndarray, vclass: np.ndarray, autosomal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Plain numpy twin of :func:`block_counts` (same inputs, same outputs)."""
+    missing, n_present, n_alt = _classify_reference(np.asarray(g))
+    called = ~missing
+    hap = called & (n_present == 1)
+    dip = called & (n_present >= 2)
+    hom_ref = dip & (n_alt == 0)
+    hom_alt = dip & (n_alt == n_present)
+    het = dip & ~hom_ref & ~hom_alt
+    hap_ref = hap & (n_alt == 0)
+    hap_alt = hap & (n_alt > 0)
+    vc = np.stack([hom_ref.sum(1), het.sum(1), hom_alt.sum(1), hap_ref.sum(1), hap_alt.sum(1), missing.sum(1)], axis=1)
+    an = 2 * (vc[:, 0] + vc[:, 1] + vc[:, 2]) + vc[:, 3] + vc[:, 4]
+    ac = vc[:, 1] + 2 * vc[:, 2] + vc[:, 4]
+    vc = np.column_stack([vc, an, ac]).astype(np.int64)
+    nonref = called & (n_alt > 0)
+    auto = (np.asarray(autosomal) != 0)[:, None]
+    cls = np.asarray(vclass)[:, None]
+    sc = np.stack([
+        missing.sum(0), hom_ref.sum(0), het.sum(0), hom_alt.sum(0), hap_ref.sum(0), hap_alt.sum(0),
+        (nonref & (cls == CLASS_TS)).sum(0), (nonref & (cls == CLASS_TV)).sum(0), (nonref & (cls == CLASS_INDEL)).sum(0),
+        (dip & auto).sum(0), ((hom_ref | hom_alt) & auto).sum(0),
+    ], axis=1).astype(np.int64)
+    return vc, sc
+
+
+def expected_hom_sums_reference(g: np.ndarray, e_hom: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Plain numpy twin of :func:`expected_hom_sums`."""
+    missing, n_present, _ = _classify_reference(np.asarray(g)[rows])
+    not_dip = missing | (n_present < 2)
+    return (not_dip * np.asarray(e_hom)[rows][:, None]).sum(axis=0).astype(np.float64)
+
+
+def carrier_counts_reference(g: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Plain numpy twin of :func:`carrier_counts`."""
+    missing, _, n_alt = _classify_reference(np.asarray(g)[rows])
+    return ((n_alt > 0) & ~missing).sum(axis=0).astype(np.int64)
