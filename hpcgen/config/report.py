@@ -11,5 +11,12 @@ from hpcgen.config.base import Section
 class ReportConfig(Section):
     """Language and formats of `hpcgen report`."""
 
-    lang: Literal["fr", "en"] = Field("fr", description="report language")
-    formats: list[Literal["html", "pdf", "json", "fhir"]] = Field(["html", "pdf", "json", "fhir"], description="formats written")
+    lang: Literal["fr", "en"] = Field("fr", description="report language (HTML and PDF; JSON and FHIR are language-neutral)")
+    formats: list[Literal["html", "pdf", "json", "fhir"]] = Field(
+        ["html", "pdf", "json", "fhir"], min_length=1, description="formats written"
+    )
+    pdf_max_patients: int | None = Field(
+        None, ge=0,
+        description="render PDF for at most this many patients (first by pseudonym; null: all). "
+        "PDF costs ~0.3-1 s per patient; HTML, JSON and FHIR are always written for everyone",
+    )

@@ -1,0 +1,111 @@
+"""Helpers for the report tests: a small pgx calls folder written to the contract, and a browser.
+
+The fixture folder follows docs/CONTRACTS.md ("pgx") exactly as `hpcgen pgx call` writes it (TSV with a
+leading ``#`` data-version line, Parquet, per-sample JSON, manifest), with clinically realistic calls:
+CYP2C19 *2/*2 poor metabolizer (clopidogrel: alternative), DPYD activity score 1 (fluoropyrimidines at
+50%), TPMT *1/*3A intermediate (thiopurines reduced), and hostile sample IDs for the injection tests.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from hpcgen.fsutil import safe_filename
+
+DATA_VERSION = "test-2026.11"
+GENE_COLUMNS = ["sample", "gene", "diplotype", "phenotype", "activity_score", "call_status", "missing_positions", "warnings", "source"]
+DRUG_COLUMNS = ["sample", "drug", "source", "genes", "phenotypes", "recommendation", "classification", "implications",
+                "actionable", "guideline_id", "guideline_version"]
+
+CLOPIDOGREL_PM = ("Avoid standard dose clopidogrel if possible. Use prasugrel or ticagrelor at standard dose if no "
+                  "contraindication.")
+DPYD_AS1 = ("Reduce starting dose by 50% followed by titration of dose based on toxicity or therapeutic drug monitoring "
+            "(if available).")
+TPMT_IM = ("Start with reduced starting doses (30-80% of normal dose) if normal starting dose is >= 75 mg/m2/day or "
+           ">= 1.5 mg/kg/day.")
+NORMAL = "Use label-recommended dosage and administration."
+
+INJECTION_IDS = ("<script>alert(1)</script>", "../../etc/passwd")
+
+
+def _genes(sample: str, cyp2c19: tuple[str, str], dpyd: tuple[str, str, float], tpmt: tuple[str, str]) -> list[dict]:
+    return [
+        {"sample": sample, "gene": "CYP2C19", "diplotype": cyp2c19[0], "phenotype": cyp2c19[1], "activity_score": None,
+         "call_status": "called", "missing_positions": [], "warnings": [], "source": "hpcgen-matcher"},
+        {"sample": sample, "gene": "DPYD", "diplotype": dpyd[0], "phenotype": dpyd[1], "activity_score": dpyd[2],
+         "call_status": "called", "missing_positions": ["chr1:97078987"], "warnings": [], "source": "hpcgen-matcher"},
+        {"sample": sample, "gene": "TPMT", "diplotype": tpmt[0], "phenotype": tpmt[1], "activity_score": None,
+         "call_status": "called", "missing_positions": [], "warnings": [], "source": "hpcgen-matcher"},
+        {"sample": sample, "gene": "CYP2D6", "diplotype": None, "phenotype": None, "activity_score": None,
+         "call_status": "not_called", "missing_positions": [], "warnings": ["no structural-variant call supplied"], "source": "hpcgen-matcher"},
+    ]
+
+
+def _drug(sample: str, drug: str, gene: str, phenotype: str, rec: str, cls: str, actionable: bool, gid: str, src: str = "CPIC") -> dict:
+    return {"sample": sample, "drug": drug, "source": src, "genes": [gene], "phenotypes": [phenotype], "recommendation": rec,
+            "classification": cls, "implications": f"{gene} {phenotype}", "actionable": actionable,
+            "guideline_id": gid, "guideline_version": "2022-01"}
+
+
+def fixture_rows(samples: dict[str, str]) -> tuple[list[dict], list[dict]]:
+    """Gene and drug rows for ``samples``: pseudonym -> profile ("pm", "dpyd", "tpmt" or "normal")."""
+    genes: list[dict] = []
+    drugs: list[dict] = []
+    for s, profile in samples.items():
+        c19 = ("*2/*2", "Poor Metabolizer") if profile == "pm" else ("*1/*1", "Normal Metabolizer")
+        dpyd = ("c.1905+1G>A/Reference", "Intermediate Metabolizer", 1.0) if profile == "dpyd" else ("Reference/Reference", "Normal Metabolizer", 2.0)
+        tpmt = ("*1/*3A", "Intermediate Metabolizer") if profile == "tpmt" else ("*1/*1", "Normal Metabolizer")
+        genes += _genes(s, c19, dpyd, tpmt)
+        drugs.append(_drug(s, "clopidogrel", "CYP2C19", c19[1], CLOPIDOGREL_PM if profile == "pm" else NORMAL,
+                           "Strong", profile == "pm", "PA166104948"))
+        for drug in ("fluorouracil", "capecitabine"):
+            drugs.append(_drug(s, drug, "DPYD", dpyd[1], DPYD_AS1 if profile == "dpyd" else NORMAL,
+                               "Moderate" if profile == "dpyd" else "Strong", profile == "dpyd", "PA166109594"))
+        drugs.append(_drug(s, "azathioprine", "TPMT", tpmt[1], TPMT_IM if profile == "tpmt" else NORMAL,
+                           "Strong", profile == "tpmt", "PA166104933"))
+        drugs.append(_drug(s, "codeine", "CYP2D6", "n/a", "No recommendation possible: CYP2D6 not called.",
+                           "No recommendation", False, "PA166104996"))
+    return genes, drugs
+
+
+def write_pgx_calls(out: Path, samples: dict[str, str], *, with_parquet: bool = True) -> Path:
+    """Write a pgx calls folder (contract "pgx") for ``samples``; return ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    genes, drugs = fixture_rows(samples)
+    for stem, rows, cols in (("genes", genes, GENE_COLUMNS), ("drugs", drugs, DRUG_COLUMNS)):
+        frame = pd.DataFrame(rows, columns=cols)
+        tsv = frame.copy()
+        for col in ("missing_positions", "warnings", "genes", "phenotypes"):
+            if col in tsv:
+                tsv[col] = tsv[col].map(lambda v: ";".join(v))
+        with open(out / f"{stem}.tsv", "w", encoding="utf-8") as fh:
+            fh.write(f"# data_version={DATA_VERSION}\n")
+            tsv.to_csv(fh, sep="\t", index=False)
+        if with_parquet:
+            frame.to_parquet(out / f"{stem}.parquet", index=False)
+    (out / "samples").mkdir(exist_ok=True)
+    for s in samples:
+        doc = {"schema": "hpcgen.pgx.sample/1", "hpcgen_version": "0.1.0", "data_version": DATA_VERSION, "sample": s,
+               "genes": [g for g in genes if g["sample"] == s], "drugs": [d for d in drugs if d["sample"] == s]}
+        (out / "samples" / f"{safe_filename(s)}.json").write_text(json.dumps(doc), encoding="utf-8")
+    manifest = {"schema": "hpcgen.pgx/1", "data_version": DATA_VERSION, "hpcgen_version": "0.1.0",
+                "input": {"sha256": "0" * 64}, "n_samples": len(samples), "genes": ["CYP2C19", "CYP2D6", "DPYD", "TPMT"],
+                "created": "2026-11-28T12:00:00+00:00"}
+    (out / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return out
+
+
+def write_predictions(path: Path, samples: list[str]) -> Path:
+    """A predictions.tsv (contract "model") with warfarin doses for ``samples``."""
+    rows = [{"sample": s, "drug": "warfarin", "model": "mlp", "model_version": "1", "predicted_dose_mg_week": 31.5 + i,
+             "iwpc_dose_mg_week": 29.75 + i, "iwpc_clinical_dose_mg_week": 35.0, "unit": "mg/week"} for i, s in enumerate(samples)]
+    pd.DataFrame(rows).to_csv(path, sep="\t", index=False)
+    return path
+
+
+# ---------------------------------------------------------------- browser (Debian chromium through Playwright)
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
