@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from hpcgen.errors import InputError
+from hpcgen.ingest.htslog import captured_stderr, htslib_reason
 from hpcgen.ingest.vcfinput import VcfInput
 from hpcgen.store.reader import normalize_contig, parse_region
 
@@ -93,8 +94,6 @@ def plan_windows(
         A contig with records that the header does not declare; two contigs normalizing to one name
         (``1`` and ``chr1``); a region naming no contig of the file.
     """
-    import cyvcf2
-
     contigs = indexed_contigs(info, index)
     seen: dict[str, str] = {}
     for c in contigs:
@@ -109,6 +108,19 @@ def plan_windows(
         for chrom, _, _ in wanted:
             if chrom not in seen:
                 raise InputError(f"region contig {chrom} is not in the file (contigs: {', '.join(seen) or 'none'})", info.path)
+    with captured_stderr() as messages:
+        try:
+            return _plan(info, index, contigs, shard_size_bp, wanted)
+        except InputError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - cyvcf2 raises bare Exception on htslib read errors
+            error = exc
+    raise InputError(f"unreadable record: {htslib_reason(messages) or error}", info.path, "while planning shards")
+
+
+def _plan(info: VcfInput, index: str, contigs: list[str], shard_size_bp: int, wanted) -> tuple[list[Window], dict[str, int]]:
+    import cyvcf2
+
     vcf = cyvcf2.VCF(str(info.path), lazy=True)
     vcf.set_index(index_path=str(index))
     windows: list[Window] = []

@@ -5,20 +5,18 @@ same in-process, in a process pool, or as one task of a Slurm array (``hpcgen.di
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
-import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
 from hpcgen.errors import InputError
 from hpcgen.fsutil import atomic_write_text
+from hpcgen.ingest.htslog import captured_stderr, htslib_reason
 from hpcgen.store import schema as S
 from hpcgen.store.writer import ShardWriter
 
@@ -65,29 +63,6 @@ class ShardTask:
     store: dict[str, Any] = field(default_factory=dict)
     attrs: dict[str, Any] = field(default_factory=dict)
     done: str = ""
-
-
-@contextlib.contextmanager
-def _captured_stderr() -> Iterator[list[str]]:
-    """Send fd 2 (where htslib prints its reasons) to a temp file; yield a list filled with its lines on exit."""
-    lines: list[str] = []
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile(mode="w+b") as tmp:
-        os.dup2(tmp.fileno(), 2)
-        try:
-            yield lines
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-            tmp.seek(0)
-            lines.extend(tmp.read().decode("utf-8", "replace").splitlines())
-
-
-def _htslib_reason(lines: list[str]) -> str:
-    errors = [ln.split("] ", 1)[-1] for ln in lines if ln.startswith("[E::")]
-    return errors[-1] if errors else (lines[-1] if lines else "")
 
 
 def _call_field(rec, tag: str, n: int) -> np.ndarray | None:
@@ -173,7 +148,7 @@ def ingest_shard(task: ShardTask) -> dict[str, Any]:
     last = (task.start, "start of shard")
     error: InputError | None = None
     try:
-        with _captured_stderr() as messages:
+        with captured_stderr() as messages:
             try:
                 vcf = cyvcf2.VCF(task.source, lazy=True)
                 vcf.set_index(index_path=task.index)
@@ -203,7 +178,7 @@ def ingest_shard(task: ShardTask) -> dict[str, Any]:
             except Exception as exc:  # noqa: BLE001 - cyvcf2 raises bare Exception on htslib read errors
                 error = InputError(f"unreadable record ({exc})", task.display, f"after {last[1]}")
         if error is not None and "unreadable record" in error.message:
-            reason = _htslib_reason(messages)
+            reason = htslib_reason(messages)
             if reason:
                 error = InputError(f"unreadable record: {reason}", task.display, f"after {last[1]}")
         if error is not None:

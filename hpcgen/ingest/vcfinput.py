@@ -182,6 +182,7 @@ def ensure_index(info: VcfInput) -> Path:
         No index and the folder is read-only; or indexing fails (unsorted records, corrupt data).
     """
     import pysam
+    import pysam.bcftools  # noqa: F401  (a submodule; not imported by "import pysam")
 
     path = info.path
     existing = index_path(path)
@@ -214,6 +215,7 @@ def ensure_index(info: VcfInput) -> Path:
 def bgzip_plain(info: VcfInput, work: Path) -> VcfInput:
     """Compress a plain-text VCF to BGZF in ``work`` (so it can be indexed); return the new input."""
     import pysam
+    import pysam.bcftools  # noqa: F401  (a submodule; not imported by "import pysam")
 
     dest = work / (info.path.name + ".gz")
     if not dest.is_file():
