@@ -1,0 +1,205 @@
+"""Diplotype calling for a whole cohort: one numba pass per gene (``kernels/pgx_match.py``), then PharmCAT's
+gene-specific rules (G6PD by sex, NAT2 required positions and tie priorities, DPYD unphased lowest-function).
+
+The result of :func:`call_genes` is a pandas DataFrame, one row per (sample, gene), with the columns of
+``genes.tsv`` (docs/CONTRACTS.md) except phenotype/activity score, which :mod:`hpcgen.pgx.phenotype` adds.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from hpcgen.pgx.definitions import ABSENT, MISSING, GeneDefinition, format_diplotype
+from hpcgen.pgx.reader import GeneGenotypes
+
+TIE_JOIN = " or "
+STATUS_CALLED, STATUS_NOT_CALLED, STATUS_OUTSIDE = "called", "not_called", "outside_call"
+
+
+def _phase_groups(g: GeneGenotypes) -> tuple[np.ndarray, int]:
+    """Phase-set index per heterozygous phased position (-1 unphased); 0 = phased without a PS."""
+    group = np.full(g.a1.shape, -1, np.int32)
+    if not g.phased.any():
+        return group, 1
+    ps = np.where(g.phased, g.ps, -1)
+    values = np.unique(ps[g.phased])
+    # ps 0 (no PS given) -> group 0: all phased positions without PS share one orientation
+    idx = np.searchsorted(values, ps)
+    group[g.phased] = idx[g.phased]
+    return group, max(len(values), 1)
+
+
+def _apply_sex(gene: GeneDefinition, g: GeneGenotypes, sex: np.ndarray | None) -> np.ndarray:
+    """X-linked genes: male calls made haploid; a heterozygous male genotype cannot be called.
+
+    Returns bool (n_samples,): samples that must be reported not called.
+    """
+    blocked = np.zeros(g.a1.shape[0], bool)
+    if gene.chrom != "chrX" or sex is None:
+        return blocked
+    male = sex == "M"
+    avail = g.a1 >= 0
+    het = avail & (g.a2 >= 0) & (g.a1 != g.a2)
+    bad = male & het.any(axis=1)
+    for s in np.flatnonzero(bad):
+        g.warn(int(s), f"{gene.gene}: heterozygous genotype on chrX in a male sample; not called")
+    blocked |= bad
+    hom = male[:, None] & avail & (g.a2 == g.a1)
+    g.a2[hom] = ABSENT
+    female = sex == "F"
+    hap = female[:, None] & avail & (g.a2 == ABSENT)
+    for s in np.flatnonzero(hap.any(axis=1)):
+        g.warn(int(s), f"{gene.gene}: haploid genotype on chrX in a female sample")
+    return blocked
+
+
+def _missing_strings(gene: GeneDefinition, missing: np.ndarray) -> np.ndarray:
+    """';'-joined chr:pos of missing positions per sample, built once per distinct missingness pattern."""
+    out = np.full(missing.shape[0], "", dtype=object)
+    if not missing.any():
+        return out
+    packed = np.packbits(missing, axis=1)
+    uniq, inverse = np.unique(packed, axis=0, return_inverse=True)
+    labels = []
+    for row in uniq:
+        m = np.unpackbits(row)[: gene.n_pos].astype(bool)
+        labels.append(";".join(f"{gene.chrom}:{p}" for p in gene.positions[m]))
+    return np.asarray(labels, dtype=object)[inverse.ravel()]
+
+
+def _dpyd_lowest_function(gene: GeneDefinition, a1: np.ndarray, a2: np.ndarray, usable: np.ndarray,
+                          activity: dict[str, float]) -> tuple[str, str] | None:
+    """PharmCAT's DPYD rule for unphased heterozygous samples: report the two lowest-function named
+    alleles found (each defined allele present on some strand), Reference filling an empty slot."""
+    found: list[tuple[float, str]] = []
+    for h in range(1, gene.n_hap):
+        cols = np.flatnonzero(gene.defined[h] & usable & (a1 >= 0))
+        if len(cols) == 0 or not gene.defined[h][usable].any():
+            continue
+        acc = gene.accept[h, cols]
+        on1 = (acc >> a1[cols].clip(0, 30)) & 1
+        on2 = (acc >> a2[cols].clip(0, 30)) & 1
+        if not np.all(on1 | on2):
+            continue
+        act = activity.get(gene.names[h], 1.0)
+        found.append((act, gene.names[h]))
+        if np.all(on1 & on2):  # homozygous
+            found.append((act, gene.names[h]))
+    if not found:
+        return None
+    found.sort()
+    names = [n for _, n in found[:2]]
+    if len(names) == 1:
+        names.append(gene.names[0])
+    return names[0], names[1]
+
+
+def call_gene(gene: GeneDefinition, g: GeneGenotypes, samples: list[str], sex: np.ndarray | None = None,
+              dpyd_activity: dict[str, float] | None = None) -> pd.DataFrame:
+    """Call one gene for every sample.
+
+    Parameters
+    ----------
+    sex : ndarray of str ('M', 'F', '') or None, shape (n_samples,)
+
+    Returns
+    -------
+    DataFrame with columns sample, gene, diplotype, call_status, missing_positions, warnings, source,
+    match_score, haplotype_1, haplotype_2 (the last three for the per-sample JSON).
+    """
+    from hpcgen.kernels.pgx_match import match_diplotypes, selective_order
+
+    n = len(samples)
+    blocked = _apply_sex(gene, g, sex)
+    # PharmCAT matches on every position; exemption "ignoredPositions" only affect its preprocessor
+    usable = np.ones(gene.n_pos, dtype=np.uint8)
+    group, n_groups = _phase_groups(g)
+    order = selective_order(gene.accept, gene.reference)
+    hap1, hap2, n_calls, score, flags = match_diplotypes(
+        np.ascontiguousarray(g.a1), np.ascontiguousarray(g.a2), group, gene.accept,
+        gene.defined.astype(np.uint8), usable, order, n_groups)
+    missing = (g.a1 < 0) & (usable[None, :] == 1)
+    missing_txt = _missing_strings(gene, missing)
+    ref_name = gene.names[0]
+
+    # diplotype text for single calls, vectorized through the distinct (h1, h2) pairs
+    pair_code = hap1[:, 0].astype(np.int64) * 4096 + (hap2[:, 0].astype(np.int64) + 1)
+    uniq, inv = np.unique(pair_code, return_inverse=True)
+    names = []
+    for code in uniq:
+        h1, h2 = int(code // 4096), int(code % 4096) - 1
+        names.append("" if h1 < 0 else format_diplotype(gene.names[h1], None if h2 < 0 else gene.names[h2], ref_name))
+    dip = np.asarray(names, dtype=object)[inv.ravel()]
+    hap_1 = np.where(hap1[:, 0] >= 0, np.asarray(gene.names, dtype=object)[hap1[:, 0].clip(0)], "")
+    hap_2 = np.where(hap2[:, 0] >= 0, np.asarray(gene.names, dtype=object)[hap2[:, 0].clip(0)], "")
+    status = np.where(n_calls > 0, STATUS_CALLED, STATUS_NOT_CALLED).astype(object)
+    warn: list[list[str]] = [[] for _ in range(n)]
+    for s, msgs in g.warnings.items():
+        if s == -1:
+            for lst in warn:
+                lst.extend(msgs)
+        else:
+            warn[s].extend(msgs)
+
+    required = [i for i, p in enumerate(gene.positions) if int(p) in gene.required_positions]
+    unphased_het = ((g.a1 != g.a2) & (g.a1 >= 0) & (g.a2 >= 0) & ~g.phased).any(axis=1)
+    special = np.flatnonzero((n_calls > 1) | (flags != 0) | blocked | (missing[:, required].any(axis=1) if required else False)
+                             | ((n_calls == 0)) | ((gene.gene == "DPYD") & unphased_het))
+    for s in special:
+        s = int(s)
+        if flags[s] & 8 or blocked[s]:
+            status[s], dip[s], hap_1[s], hap_2[s] = STATUS_NOT_CALLED, "", "", ""
+            if flags[s] & 8:
+                warn[s].append(f"{gene.gene}: no genotype at any defining position")
+            continue
+        if required and missing[s, required].any():
+            status[s], dip[s], hap_1[s], hap_2[s] = STATUS_NOT_CALLED, "", "", ""
+            warn[s].append(f"{gene.gene}: a required position is missing")
+            continue
+        if gene.gene == "DPYD" and unphased_het[s]:
+            pair = _dpyd_lowest_function(gene, g.a1[s], g.a2[s], usable.astype(bool), dpyd_activity or {})
+            if pair is not None:
+                status[s], hap_1[s], hap_2[s] = STATUS_CALLED, pair[0], pair[1]
+                dip[s] = format_diplotype(pair[0], pair[1], ref_name)
+                warn[s].append("DPYD: unphased heterozygous; the two lowest-function alleles found are reported "
+                               "(PharmCAT rule)")
+                continue
+        if n_calls[s] == 0:
+            warn[s].append(f"{gene.gene}: genotypes match no combination of defined named alleles")
+            continue
+        k = int(n_calls[s])
+        calls = [format_diplotype(gene.names[hap1[s, t]], None if hap2[s, t] < 0 else gene.names[hap2[s, t]],
+                                  ref_name) for t in range(k)]
+        calls = sorted(set(calls))
+        if gene.priorities and len(calls) > 1:
+            pick = gene.priorities.get(frozenset(calls))
+            if pick is not None:
+                warn[s].append(f"{gene.gene}: tie {TIE_JOIN.join(calls)} resolved to {pick} (PharmCAT priority)")
+                calls = [pick]
+        if flags[s] & 1:
+            warn[s].append(f"{gene.gene}: more than {k} equally scored diplotypes; list truncated")
+        if flags[s] & 2:
+            warn[s].append(f"{gene.gene}: too many candidate alleles; search truncated")
+        dip[s] = TIE_JOIN.join(calls)
+        if len(calls) > 1:
+            warn[s].append(f"{gene.gene}: {len(calls)} diplotypes tie at score {int(score[s])}")
+            hap_1[s], hap_2[s] = "", ""
+    return pd.DataFrame({
+        "sample": samples,
+        "gene": gene.gene,
+        "diplotype": dip,
+        "call_status": status,
+        "missing_positions": missing_txt,
+        "warnings": [";".join(w) for w in warn],
+        "source": "hpcgen-matcher",
+        "match_score": np.where(status == STATUS_CALLED, score, 0),
+        "haplotype_1": hap_1,
+        "haplotype_2": hap_2,
+    })
+
+
+def call_genes(genes: dict[str, GeneDefinition], genotypes: dict[str, GeneGenotypes], samples: list[str],
+               sex: np.ndarray | None = None, dpyd_activity: dict[str, float] | None = None) -> pd.DataFrame:
+    """Call every gene; rows ordered by gene then sample."""
+    frames = [call_gene(genes[name], genotypes[name], samples, sex, dpyd_activity) for name in genes]
+    return pd.concat(frames, ignore_index=True)

@@ -1,0 +1,121 @@
+"""Write the pgx outputs of docs/CONTRACTS.md: genes and drugs tables (TSV + Parquet), one JSON per sample,
+and manifest.json last. The whole folder is built beside its final name and renamed into place, so a
+folder with a manifest is always complete; every file carries ``data_version``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from hpcgen import __version__
+from hpcgen.fsutil import PRIVATE_FILE_MODE, atomic_dir, safe_filename, sha256_file
+
+GENE_COLUMNS = ["sample", "gene", "diplotype", "phenotype", "activity_score", "call_status",
+                "missing_positions", "warnings", "source"]
+SAMPLE_SCHEMA = "hpcgen.pgx.sample/1"
+MANIFEST_SCHEMA = "hpcgen.pgx.manifest/1"
+TABLE_SCHEMA = {"genes": "hpcgen.pgx.genes/1", "drugs": "hpcgen.pgx.drugs/1"}
+
+
+def _write_table(df: pd.DataFrame, folder: Path, name: str, data_version: str) -> None:
+    header = f"# schema={TABLE_SCHEMA[name]} data_version={data_version} hpcgen_version={__version__}\n"
+    tsv = folder / f"{name}.tsv"
+    with open(tsv, "w", encoding="utf-8", newline="") as fh:
+        fh.write(header)
+        df.to_csv(fh, sep="\t", index=False, lineterminator="\n")
+    os.chmod(tsv, PRIVATE_FILE_MODE)
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    meta = dict(table.schema.metadata or {})
+    meta.update({b"data_version": data_version.encode(), b"schema": TABLE_SCHEMA[name].encode(),
+                 b"hpcgen_version": __version__.encode()})
+    pq.write_table(table.replace_schema_metadata(meta), folder / f"{name}.parquet")
+    os.chmod(folder / f"{name}.parquet", PRIVATE_FILE_MODE)
+
+
+def _gene_json(row: dict, extra: dict | None) -> dict:
+    out = {k: row[k] for k in GENE_COLUMNS if k != "sample"}
+    out["missing_positions"] = [p for p in str(row["missing_positions"]).split(";") if p]
+    out["warnings"] = [w for w in str(row["warnings"]).split(";") if w]
+    if extra:
+        out.update(extra)
+    return out
+
+
+def write_outputs(out_dir: str | os.PathLike, genes: pd.DataFrame, drugs: pd.DataFrame, data_version: str,
+                  input_path: str | os.PathLike, extra_manifest: dict | None = None) -> Path:
+    """Write OUT (replacing any previous complete or partial run).
+
+    Parameters
+    ----------
+    genes
+        genes.tsv rows plus optional ``match_score``, ``haplotype_1``, ``haplotype_2``, ``copy_number``
+        columns (JSON only).
+    drugs
+        drugs.tsv rows.
+    """
+    out_dir = Path(out_dir)
+    extra_cols = [c for c in ("match_score", "haplotype_1", "haplotype_2", "copy_number") if c in genes.columns]
+    input_path = Path(input_path)
+    if input_path.is_dir():
+        manifest_in = input_path / "manifest.json"
+        checksum = sha256_file(manifest_in) if manifest_in.exists() else ""
+    else:
+        checksum = sha256_file(input_path)
+    with atomic_dir(out_dir) as tmp:
+        _write_table(genes[GENE_COLUMNS], tmp, "genes", data_version)
+        drugs_out = drugs.copy()
+        _write_table(drugs_out, tmp, "drugs", data_version)
+        sdir = tmp / "samples"
+        sdir.mkdir(mode=0o700)
+        drug_groups = {s: d for s, d in drugs_out.groupby("sample", sort=False)}
+        seen_names: set[str] = set()
+        for sample, rows in genes.groupby("sample", sort=False):
+            gene_rows = []
+            for rec in rows.to_dict("records"):
+                extra = {}
+                for c in extra_cols:
+                    v = rec[c]
+                    extra[c] = None if (v is None or v == "" or (isinstance(v, float) and v != v)) else v
+                if "match_score" in extra and extra["match_score"] is not None:
+                    extra["match_score"] = int(extra["match_score"])
+                gene_rows.append(_gene_json(rec, extra))
+            d = drug_groups.get(sample)
+            drug_rows = [] if d is None else [
+                {k: (bool(v) if k == "actionable" else v) for k, v in r.items() if k != "sample"}
+                for r in d.to_dict("records")]
+            doc = {"schema": SAMPLE_SCHEMA, "hpcgen_version": __version__, "data_version": data_version,
+                   "sample": str(sample), "genes": gene_rows, "drugs": drug_rows}
+            fname = safe_filename(str(sample))
+            if fname in seen_names:
+                raise ValueError(f"two samples map to the same file name {fname}")
+            seen_names.add(fname)
+            path = sdir / f"{fname}.json"
+            path.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
+            os.chmod(path, PRIVATE_FILE_MODE)
+        manifest = {
+            "schema": MANIFEST_SCHEMA, "data_version": data_version, "hpcgen_version": __version__,
+            "input": {"path": str(input_path), "sha256": checksum},
+            "n_samples": int(genes["sample"].nunique()),
+            "genes": sorted(genes["gene"].unique().tolist()),
+            "files": ["genes.tsv", "genes.parquet", "drugs.tsv", "drugs.parquet", "samples/"],
+            "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            **(extra_manifest or {}),
+        }
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+        os.chmod(tmp / "manifest.json", PRIVATE_FILE_MODE)
+    return out_dir
+
+
+def read_table(path: str | os.PathLike) -> tuple[pd.DataFrame, str]:
+    """Read genes.tsv/drugs.tsv back: (DataFrame, data_version from the leading comment)."""
+    with open(path, encoding="utf-8") as fh:
+        first = fh.readline()
+    version = first.split("data_version=")[1].split()[0] if "data_version=" in first else ""
+    df = pd.read_csv(path, sep="\t", comment=None, skiprows=1, dtype=str, keep_default_na=False)
+    return df, version
