@@ -167,6 +167,9 @@ def collect(job, stage: str) -> Outcome:
             error = "ran past its time limit (raise resources.time_min, or make the stage Checkpointable)"
         elif state == "CANCELLED":
             error = "cancelled (scancel, or by an administrator)"
-    tail = _tail(log_path) or _tail(job.paths.stdout)
+    tail = _tail(log_path)
+    out_tail = _tail(job.paths.stdout, 5)
+    if out_tail:
+        tail = (tail + "\n" if tail else "") + f"--- last lines of {job.paths.stdout} ---\n" + out_tail
     shown = log_path if log_path.exists() else job.paths.stdout
     return Outcome(False, error=JobFailedError(stage, job.job_id, state, error, tail, str(shown)), state=state)
