@@ -1,4 +1,4 @@
-"""Cohort QC thresholds and kernel block sizes."""
+"""Cohort QC thresholds and computation settings (`hpcgen qc`, `hpcgen filter`)."""
 from __future__ import annotations
 
 from pydantic import Field
@@ -11,11 +11,15 @@ class QcConfig(Section):
 
     min_call_rate: float = Field(0.95, ge=0, le=1, description="variants and samples below are flagged")
     min_maf: float = Field(0.01, ge=0, le=0.5, description="minor allele frequency below is flagged")
-    hwe_p: float = Field(1e-6, ge=0, le=1, description="HWE exact-test p below is flagged")
+    hwe_p: float = Field(1e-6, ge=0, le=1, description="HWE exact-test p below is flagged (0 = off)")
     hwe_midp: bool = Field(False, description="use the mid-p correction (plink2 --hardy midp)")
     min_dp: int = Field(0, ge=0, description="calls with FORMAT/DP below are set missing by filter (0 = off)")
     min_gq: int = Field(0, ge=0, description="calls with FORMAT/GQ below are set missing by filter (0 = off)")
-    pca_components: int = Field(10, ge=1, description="principal components computed")
+    pca_components: int = Field(10, ge=0, description="principal components computed (0 = no PCA)")
+    pca_power_iter: int = Field(4, ge=0, le=20, description="power iterations of the randomized SVD (each one rereads the store)")
+    pca_seed: int = Field(0, ge=0, description="seed of the randomized SVD (fixed: reruns give the same PCs)")
+    kinship: bool = Field(True, description="compute KING-robust kinship for every pair of samples")
     kinship_threshold: float = Field(0.0884, description="KING kinship above which a pair is reported (2nd degree)")
-    block_variants: int = Field(10_000, gt=0, description="variants per Dask block")
-    block_samples: int = Field(2_048, gt=0, description="samples per Dask block")
+    threads: int = Field(0, ge=0, description="worker threads of the local Dask scheduler (0 = every core)")
+    block_variants: int = Field(10_000, gt=0, description="variants per Dask block (larger store chunks are split)")
+    block_samples: int = Field(2_048, gt=0, description="samples per Dask block (larger store chunks are split)")

@@ -1,0 +1,184 @@
+"""`hpcgen qc`: every QC output for a store, written atomically, manifest last."""
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from hpcgen import __version__
+from hpcgen.config import HpcgenConfig, load_config
+from hpcgen.errors import InputError
+from hpcgen.fsutil import atomic_path, atomic_write_text, sha256_file
+
+log = logging.getLogger("hpcgen.qc")
+
+SCHEMA = "hpcgen.qc/1"
+MANIFEST = "manifest.json"
+
+
+def read_samples_sheet(path: str | os.PathLike, store_samples: np.ndarray,
+                       id_mapping: str | os.PathLike | None = None) -> pd.Series:
+    """Ancestry group per store sample (index: pseudonym) from a samples sheet.
+
+    The sheet (TSV) has a ``sample`` column and an ``ancestry`` column. Its IDs are either the store's
+    pseudonyms already, or the real IDs, translated with the ingest ``--id-mapping`` file.
+    """
+    try:
+        sheet = pd.read_csv(path, sep="\t", dtype=str, comment=None)
+    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read samples sheet ({exc})", path) from None
+    cols = {c.lower().lstrip("#"): c for c in sheet.columns}
+    id_col = next((cols[c] for c in ("sample", "sample_id", "iid") if c in cols), None)
+    anc_col = next((cols[c] for c in ("ancestry", "ancestry_group", "population", "group") if c in cols), None)
+    if id_col is None or anc_col is None:
+        raise InputError("samples sheet needs columns 'sample' and 'ancestry'", path, "header")
+    ids = sheet[id_col].astype(str)
+    if id_mapping is not None:
+        from hpcgen.pseudonym import read_mapping
+
+        try:
+            to_pseudo = {real: p for p, real in read_mapping(id_mapping).items()}
+        except (OSError, KeyError) as exc:
+            raise InputError(f"cannot read ID mapping ({exc})", id_mapping) from None
+        ids = ids.map(lambda s: to_pseudo.get(s, s))
+    anc = pd.Series(sheet[anc_col].to_numpy(), index=ids.to_numpy())
+    anc = anc[~anc.index.duplicated()]
+    known = set(store_samples.tolist())
+    if not any(i in known for i in anc.index):
+        raise InputError("no sample of the sheet is in the store (its IDs are pseudonyms: pass the sheet keyed by "
+                         "pseudonym, or --id-mapping from ingest)", path)
+    return anc.reindex(store_samples)
+
+
+def _write_table(df: pd.DataFrame, out: Path, name: str, tsv: bool) -> list[Path]:
+    paths = [out / f"{name}.parquet"]
+    with atomic_path(paths[0]) as tmp:
+        df.to_parquet(tmp, index=False)
+    if tsv:
+        paths.append(atomic_write_text(out / f"{name}.tsv", df.to_csv(sep="\t", index=False, float_format="%.10g")))
+    return paths
+
+
+def _config_hash(cfg: HpcgenConfig) -> str:
+    text = json.dumps(cfg.qc.model_dump(mode="json"), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def genotype_blocks(store, cfg: HpcgenConfig):
+    """The store's genotypes as dask, split further if its chunks exceed the configured block sizes."""
+    gt = store.genotypes_dask()
+    q = cfg.qc
+    new = {}
+    if max(gt.chunks[0], default=0) > q.block_variants:
+        new[0] = q.block_variants
+    if max(gt.chunks[1], default=0) > q.block_samples:
+        new[1] = q.block_samples
+    return gt.rechunk(new) if new else gt
+
+
+def run_qc(store_path: str | os.PathLike, out_dir: str | os.PathLike, *, config: HpcgenConfig | str | os.PathLike | None = None,
+           profile: str | None = None, tsv: bool = False, samples_sheet: str | os.PathLike | None = None,
+           id_mapping: str | os.PathLike | None = None) -> dict[str, Any]:
+    """Compute the QC tables, PCA, kinship and report of a store into ``out_dir``; return the manifest.
+
+    ``out_dir/manifest.json`` is removed first and written last: a folder without it is incomplete.
+    """
+    from hpcgen.qc.annotate import autosomal, variant_classes
+    from hpcgen.qc.compute import dask_context
+    from hpcgen.qc.counts import compute_counts
+    from hpcgen.qc.report import render_report
+    from hpcgen.qc.tables import sample_table, variant_table
+    from hpcgen.store import GenotypeStore
+
+    cfg = config if isinstance(config, HpcgenConfig) else load_config(config)
+    q = cfg.qc
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / MANIFEST).unlink(missing_ok=True)
+    t0 = time.perf_counter()
+    store = GenotypeStore.open(store_path)
+    ancestry = read_samples_sheet(samples_sheet, store.samples, id_mapping) if samples_sheet else None
+    variants = store.variants()
+    vclass = variant_classes(variants["ref"], variants["alt"])
+    auto = autosomal(variants["chrom"])
+    gt = genotype_blocks(store, cfg)
+    timings: dict[str, float] = {}
+    with dask_context(profile, q.threads) as ck:
+        t = time.perf_counter()
+        counts = compute_counts(gt, vclass, auto, **ck)
+        timings["counts_s"] = time.perf_counter() - t
+        vt = variant_table(variants, counts, vclass, q)
+        st = sample_table(store.samples, counts, store.n_variants, q)
+        if ancestry is not None:
+            st.insert(1, "ancestry", ancestry.to_numpy())
+        af = vt["af"].to_numpy()
+        dip_called = (vt["n_hom_ref"] + vt["n_het"] + vt["n_hom_alt"]).to_numpy() > 0
+        use = (auto != 0) & dip_called & (af > 0) & (af < 1)
+        pcs = eigen = None
+        if q.pca_components > 0:
+            from hpcgen.qc.pca import compute_pca
+
+            t = time.perf_counter()
+            res = compute_pca(gt, af, use, q.pca_components, seed=q.pca_seed, n_power_iter=q.pca_power_iter, **ck)
+            timings["pca_s"] = time.perf_counter() - t
+            pcs = pd.DataFrame({"sample": store.samples})
+            if ancestry is not None:
+                pcs["ancestry"] = ancestry.to_numpy()
+            for k in range(res.pcs.shape[1]):
+                pcs[f"PC{k + 1}"] = res.pcs[:, k]
+            eigen = pd.DataFrame({"pc": [f"PC{k + 1}" for k in range(len(res.eigenvalues))],
+                                  "eigenvalue": res.eigenvalues, "explained": res.explained})
+        kin = None
+        if q.kinship:
+            from hpcgen.qc.kinship import compute_kinship
+
+            t = time.perf_counter()
+            kin = compute_kinship(gt, (auto != 0) & dip_called, store.samples, q.kinship_threshold, **ck)
+            timings["kinship_s"] = time.perf_counter() - t
+    written: list[Path] = []
+    written += _write_table(vt, out, "variants", tsv)
+    written += _write_table(st, out, "samples", tsv)
+    if pcs is not None:
+        written += _write_table(pcs, out, "pca", tsv)
+        written += _write_table(eigen, out, "pca_eigenvalues", tsv)
+    if kin is not None:
+        written += _write_table(kin, out, "kinship", tsv)
+    n_ts = int(st["n_ts"].sum())  # per-sample sums are not the site Ti/Tv; this is the site one:
+    site_ts = int((vclass == 1).sum())
+    site_tv = int((vclass == 2).sum())
+    summary = {
+        "samples": store.n_samples, "variants": store.n_variants, "genome build": store.build,
+        "variants passing all filters": int(vt["pass"].sum()),
+        f"variants with call rate < {q.min_call_rate:g}": int(vt["fail_call_rate"].sum()),
+        f"variants with MAF < {q.min_maf:g}": int(vt["fail_maf"].sum()),
+        f"variants with HWE p < {q.hwe_p:g}" + (" (mid-p)" if q.hwe_midp else ""): int(vt["fail_hwe"].sum()),
+        f"samples with call rate < {q.min_call_rate:g}": int(st["fail_call_rate"].sum()),
+        "Ti/Tv (sites)": f"{site_ts / site_tv:.3f}" if site_tv else "n/a",
+        "Ti/Tv (median per sample)": f"{np.nanmedian(st['ti_tv']):.3f}" if n_ts else "n/a",
+        f"pairs with kinship > {q.kinship_threshold:g}": "not computed" if kin is None else len(kin),
+    }
+    page = render_report(vt, st, pcs, eigen, kin, summary, q)
+    written.append(atomic_write_text(out / "qc_report.html", page))
+    timings["total_s"] = time.perf_counter() - t0
+    manifest = {
+        "schema": SCHEMA, "hpcgen_version": __version__,
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "store": {"manifest_sha256": sha256_file(Path(store_path) / "manifest.json"), "n_samples": store.n_samples,
+                  "n_variants": store.n_variants, "build": store.build},
+        "config": {"qc": q.model_dump(mode="json"), "sha256": _config_hash(cfg)},
+        "profile": profile or "local",
+        "summary": {k: (v if isinstance(v, (int, float)) else str(v)) for k, v in summary.items()},
+        "outputs": {p.name: sha256_file(p) for p in written},
+        "timings": {k: round(v, 3) for k, v in timings.items()},
+    }
+    atomic_write_text(out / MANIFEST, json.dumps(manifest, indent=1) + "\n")
+    log.info("qc: %d variants x %d samples in %.1f s -> %s", store.n_variants, store.n_samples, timings["total_s"], out)
+    return manifest
