@@ -40,7 +40,7 @@ def detect_build(
     contig_lengths: Mapping[str, int | None],
     header_text: str = "",
     max_positions: Mapping[str, int] | None = None,
-) -> tuple[str | None, str]:
+) -> tuple[str | None, str, str]:
     """Guess the genome build of a VCF.
 
     Parameters
@@ -54,8 +54,9 @@ def detect_build(
 
     Returns
     -------
-    (build, evidence)
-        ``"GRCh38"``, ``"GRCh37"`` or None when nothing tells; ``evidence`` says why, in words.
+    (build, evidence, record)
+        ``"GRCh38"``, ``"GRCh37"`` or None when nothing tells; ``evidence`` says why, in words;
+        ``record`` where (``"header"`` or ``chrom:pos``).
     """
     votes = {b: [] for b in BUILDS}
     for name, length in contig_lengths.items():
@@ -65,15 +66,15 @@ def detect_build(
                 votes[build].append(f"{name} length {length}")
     found = [b for b in BUILDS if votes[b]]
     if len(found) == 1:
-        return found[0], f"##contig {votes[found[0]][0]} is {found[0]}'s"
+        return found[0], f"##contig {votes[found[0]][0]} is {found[0]}'s", "header"
     meta = "\n".join(line for line in header_text.splitlines() if line.startswith(("##contig", "##reference", "##assembly")))
     hinted = [b for b in BUILDS if _HINTS[b].search(meta)]
     if len(hinted) == 1:
-        return hinted[0], f"header names assembly {hinted[0]}"
+        return hinted[0], f"header names assembly {hinted[0]}", "header"
     for name, pos in (max_positions or {}).items():
         chrom = normalize_contig(name)
         beyond = [b for b in BUILDS if chrom in LENGTHS[b] and pos > LENGTHS[b][chrom]]
         if len(beyond) == 1:
             other = BUILDS[1 - BUILDS.index(beyond[0])]
-            return other, f"position {name}:{pos} lies beyond {beyond[0]}'s {chrom}"
-    return None, "no contig lengths, assembly name or decisive positions"
+            return other, f"position {name}:{pos} lies beyond {beyond[0]}'s {chrom}", f"{name}:{pos}"
+    return None, "no contig lengths, assembly name or decisive positions", "header"

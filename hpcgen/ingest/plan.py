@@ -10,7 +10,7 @@ from typing import Sequence
 
 from hpcgen.errors import InputError
 from hpcgen.ingest.htslog import captured_stderr, htslib_reason
-from hpcgen.ingest.vcfinput import VcfInput
+from hpcgen.ingest.vcfinput import VcfInput, locate_failure
 from hpcgen.store.reader import normalize_contig, parse_region
 
 
@@ -56,6 +56,17 @@ def _first_pos(vcf, contig: str, start: int, end: int) -> int | None:
     return None
 
 
+def _first_record(info: VcfInput, index: str, contig: str) -> str:
+    """``contig:pos`` of the contig's first record (for error messages)."""
+    import cyvcf2
+
+    with captured_stderr():
+        vcf = cyvcf2.VCF(str(info.path), lazy=True)
+        vcf.set_index(index_path=str(index))
+        pos = next((rec.POS for rec in vcf(contig)), None)
+    return contig if pos is None else f"{contig}:{pos}"
+
+
 def _last_pos(vcf, contig: str) -> int:
     last = 0
     for rec in vcf(contig):
@@ -98,7 +109,8 @@ def plan_windows(
     seen: dict[str, str] = {}
     for c in contigs:
         if c not in info.contigs:
-            raise InputError(f"contig {c!r} has records but is not declared by a ##contig header line", info.path, c)
+            raise InputError(f"contig {c!r} has records but is not declared by a ##contig header line", info.path,
+                             _first_record(info, index, c))
         chrom = normalize_contig(c)
         if chrom in seen:
             raise InputError(f"contigs {seen[chrom]!r} and {c!r} both mean {chrom}", info.path, c)
@@ -110,11 +122,17 @@ def plan_windows(
                 raise InputError(f"region contig {chrom} is not in the file (contigs: {', '.join(seen) or 'none'})", info.path)
     with captured_stderr() as messages:
         try:
-            return _plan(info, index, contigs, shard_size_bp, wanted)
+            planned = _plan(info, index, contigs, shard_size_bp, wanted)
+            error = None
         except InputError:
             raise
         except Exception as exc:  # noqa: BLE001 - cyvcf2 raises bare Exception on htslib read errors
             error = exc
+    if error is None and not any(ln.startswith("[E::") for ln in messages):
+        return planned
+    located = locate_failure(info)
+    if located is not None:
+        raise located
     raise InputError(f"unreadable record: {htslib_reason(messages) or error}", info.path, "while planning shards")
 
 

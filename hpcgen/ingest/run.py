@@ -40,14 +40,14 @@ def _config(config: HpcgenConfig | str | os.PathLike | None) -> HpcgenConfig:
 
 
 def _check_build(info, max_positions: dict[str, int], wanted: str) -> str:
-    detected, evidence = detect_build(info.contigs, info.header_text, max_positions)
+    detected, evidence, record = detect_build(info.contigs, info.header_text, max_positions)
     if detected is None:
         log.warning("%s: genome build not detectable (%s); taking it as %s", info.path, evidence, wanted)
         return wanted
     if detected != wanted:
         raise InputError(
             f"genome build is {detected} ({evidence}) but {wanted} is expected; pass --build {detected} "
-            f"to ingest it as {detected}", info.path, "header")
+            f"to ingest it as {detected}", info.path, record)
     return detected
 
 

@@ -177,10 +177,12 @@ def ingest_shard(task: ShardTask) -> dict[str, Any]:
                 error = exc
             except Exception as exc:  # noqa: BLE001 - cyvcf2 raises bare Exception on htslib read errors
                 error = InputError(f"unreadable record ({exc})", task.display, f"after {last[1]}")
-        if error is not None and "unreadable record" in error.message:
-            reason = htslib_reason(messages)
-            if reason:
-                error = InputError(f"unreadable record: {reason}", task.display, f"after {last[1]}")
+        # cyvcf2's region iterator can stop silently at a corrupt BGZF block (CRC mismatch): htslib's
+        # [E::] message is then the only sign, so any error message fails the shard
+        if error is None and any(ln.startswith("[E::") for ln in messages) or (
+                error is not None and "unreadable record" in error.message):
+            reason = htslib_reason(messages) or str(error)
+            error = InputError(f"unreadable record: {reason}", task.display, f"after {last[1]}")
         if error is not None:
             raise error
         info = writer.close()

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hpcgen.errors import InputError
+from hpcgen.ingest.htslog import captured_stderr, htslib_reason
 
 log = logging.getLogger(__name__)
 
@@ -195,21 +196,45 @@ def ensure_index(info: VcfInput) -> Path:
     suffix = ".csi" if info.kind == "bcf" else ".tbi"
     final = path.with_name(path.name + suffix)
     tmp = path.with_name(f".{path.name}.{os.getpid()}{suffix}.partial")
-    try:
-        if info.kind == "bcf":
-            out = pysam.bcftools.index("--csi", "-f", "-o", str(tmp), str(path), catch_stdout=False, split_lines=False)
-            if not tmp.is_file():
-                raise OSError(str(out) or "bcftools index failed")
-        else:
-            pysam.tabix_index(str(path), preset="vcf", keep_original=True, force=True, index=str(tmp))
-        os.replace(tmp, final)
-    except (OSError, pysam.utils.SamtoolsError) as exc:
-        tmp.unlink(missing_ok=True)
-        msg = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-        if "unsorted" in msg.lower() or "out of order" in msg.lower():
-            raise InputError(f"records are not sorted ({msg}); sort with bcftools sort", path) from None
-        raise InputError(f"cannot index the file ({msg})", path) from None
+    failed = None
+    with captured_stderr():  # htslib's own complaint would be a second line; we name the record instead
+        try:
+            if info.kind == "bcf":
+                pysam.bcftools.index("--csi", "-f", "-o", str(tmp), str(path), catch_stdout=False, split_lines=False)
+                if not tmp.is_file():
+                    raise OSError("bcftools index failed")
+            else:
+                pysam.tabix_index(str(path), preset="vcf", keep_original=True, force=True, index=str(tmp))
+            os.replace(tmp, final)
+        except (OSError, pysam.utils.SamtoolsError) as exc:
+            failed = exc
+            tmp.unlink(missing_ok=True)
+    if failed is not None:
+        raise locate_failure(info) or InputError(f"cannot index the file ({failed})", path)
     return final
+
+
+def locate_failure(info: VcfInput) -> InputError | None:
+    """Read the file from the start (no index) and say which record is wrong: unreadable or out of order."""
+    import cyvcf2
+
+    order: dict[str, int] = {}
+    last: tuple[str, int] | None = None
+    with captured_stderr() as messages:
+        try:
+            for rec in cyvcf2.VCF(str(info.path), lazy=True):
+                chrom, pos = rec.CHROM, rec.POS
+                if last is not None and (chrom != last[0] and chrom in order or chrom == last[0] and pos < last[1]):
+                    return InputError("records are not sorted by contig and position (sort with bcftools sort)",
+                                      info.path, f"{chrom}:{pos}")
+                order.setdefault(chrom, len(order))
+                last = (chrom, pos)
+        except Exception as exc:  # noqa: BLE001 - cyvcf2 raises bare Exception on htslib read errors
+            error = exc
+        else:
+            return None
+    where = f"after {last[0]}:{last[1]}" if last else "first record"
+    return InputError(f"unreadable record: {htslib_reason(messages) or error}", info.path, where)
 
 
 def bgzip_plain(info: VcfInput, work: Path) -> VcfInput:
