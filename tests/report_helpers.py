@@ -109,3 +109,38 @@ def write_predictions(path: Path, samples: list[str]) -> Path:
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync"]
+
+
+# ---------------------------------------------------------------- rendered fixtures, built once per session
+SAMPLES = {
+    "P00000000000000a1": "pm",
+    "P00000000000000b2": "dpyd",
+    "P00000000000000c3": "tpmt",
+    "P00000000000000d4": "normal",
+    INJECTION_IDS[0]: "pm",
+    INJECTION_IDS[1]: "dpyd",
+}
+EXPECTED_ACTIONABLE = {"pm": {"clopidogrel"}, "dpyd": {"fluorouracil", "capecitabine"}, "tpmt": {"azathioprine"}, "normal": set()}
+_CACHE: dict[str, dict[str, Path]] = {}
+
+
+def rendered_fixture(tmp_path_factory) -> dict[str, Path]:
+    """The fixture calls folder rendered once per session through the real CLI.
+
+    Returns paths: ``calls``, ``predictions``, ``fr`` (every format, French, predictions), ``en``
+    (HTML + JSON, English).
+    """
+    if "fixture" not in _CACHE:
+        from conftest import run_hpcgen
+
+        base = tmp_path_factory.mktemp("report-fixture")
+        calls = write_pgx_calls(base / "calls", SAMPLES)
+        preds = write_predictions(base / "predictions.tsv", list(SAMPLES)[:2])
+        run_hpcgen("report", str(calls), "--out", str(base / "fr"), "--predictions", str(preds), check=True)
+        run_hpcgen("report", str(calls), "--out", str(base / "en"), "--lang", "en", "--format", "html,json", check=True)
+        _CACHE["fixture"] = {"calls": calls, "predictions": preds, "fr": base / "fr", "en": base / "en", "base": base}
+    return _CACHE["fixture"]
+
+
+def report_path(out: Path, sample: str, suffix: str) -> Path:
+    return out / "patients" / f"{safe_filename(sample)}{suffix}"
