@@ -123,14 +123,15 @@ def hwe_lnp(n_het, n_hom1, n_hom2, midp):
         top = max(top, lnf[i])
     total = 0.0
     tail = 0.0
+    lo = math.log1p(-TIE_TOLERANCE)
+    hi = math.log1p(TIE_TOLERANCE)
     for i in range(n_terms):
-        x = math.exp(lnf[i] - ln_obs)  # relative to the observed: <= 1 in the tail, may overflow elsewhere
-        t = math.exp(lnf[i] - top)
-        total += t
-        if x < 1.0 - TIE_TOLERANCE:
-            tail += x
-        elif x <= 1.0 + TIE_TOLERANCE:
-            tail += half * x
+        total += math.exp(lnf[i] - top)
+        d = lnf[i] - ln_obs  # log of the likelihood relative to the observed one: <= 0 in the tail
+        if d < lo:
+            tail += math.exp(d)
+        elif d <= hi:
+            tail += half * math.exp(d)
     return math.log(tail) + (ln_obs - top) - math.log(total)
 
 

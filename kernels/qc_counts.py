@@ -45,7 +45,8 @@ def block_counts(g, vclass, autosomal):
         Allele codes (see module docstring).
     vclass : ndarray, uint8, shape (n_variants,)
         CLASS_TS / CLASS_TV for SNVs, CLASS_INDEL for length-changing records, CLASS_OTHER otherwise;
-        a non-reference call adds one to the sample's ``n_ts`` / ``n_tv`` / ``n_indel`` (bcftools stats PSC).
+        a diploid non-reference call adds one to the sample's ``n_ts`` / ``n_tv`` / ``n_indel`` (as bcftools
+        stats PSC counts them: haploid calls go to ``n_hap_alt`` only).
     autosomal : ndarray, uint8, shape (n_variants,)
         1 for variants on autosomes: diploid calls there count towards ``n_auto_called`` / ``n_auto_hom``
         (the observed homozygosity of plink2 --het).
@@ -112,7 +113,7 @@ def block_counts(g, vclass, autosomal):
                     sc[s, S_AUTO_CALLED] += 1
                     if n_alt == 0 or n_alt == n_present:
                         sc[s, S_AUTO_HOM] += 1
-            if n_alt > 0:
+            if n_alt > 0 and n_present >= 2:
                 if cls == CLASS_TS:
                     sc[s, S_TS] += 1
                 elif cls == CLASS_TV:
@@ -172,33 +173,41 @@ def expected_hom_sums(g, e_hom, rows):
 
 
 @jit
-def carrier_counts(g, rows):
-    """Per-sample count of listed variants at which the sample carries an ALT allele (singletons).
+def carrier_counts(g, rows, alleles):
+    """Per-sample count of listed variants at which the sample carries a given allele (singletons).
 
     Parameters
     ----------
     g : ndarray, int8, shape (n_variants, n_samples, ploidy)
     rows : ndarray, int64, shape (n_rows,)
-        Variant indices (into ``g``) to visit, e.g. those with AC == 1.
+        Variant indices (into ``g``) to visit, e.g. those where one allele is seen once.
+    alleles : ndarray, int8, shape (n_rows,)
+        For each row, the allele to look for: 0 (REF) or 1 (ALT).
 
     Returns
     -------
     ndarray, int64, shape (n_samples,)
+        Diploid calls carrying the allele, summed over the rows (bcftools stats leaves haploid calls out
+        of singletons).
     """
     n_var, n_smp, ploidy = g.shape
     out = np.zeros(n_smp, dtype=np.int64)
     for i in range(rows.shape[0]):
         v = rows[i]
+        want_alt = alleles[i] > 0
         for s in range(n_smp):
             miss = False
-            alt = False
+            has = False
+            n_present = 0
             for k in range(ploidy):
                 a = g[v, s, k]
                 if a == -1:
                     miss = True
-                elif a > 0:
-                    alt = True
-            if alt and not miss:
+                elif a >= 0:
+                    n_present += 1
+                    if (a > 0) == want_alt:
+                        has = True
+            if has and not miss and n_present >= 2:
                 out[s] += 1
     return out
 
@@ -230,7 +239,7 @@ def block_counts_reference(g: np.ndarray, vclass: np.ndarray, autosomal: np.ndar
     an = 2 * (vc[:, 0] + vc[:, 1] + vc[:, 2]) + vc[:, 3] + vc[:, 4]
     ac = vc[:, 1] + 2 * vc[:, 2] + vc[:, 4]
     vc = np.column_stack([vc, an, ac]).astype(np.int64)
-    nonref = called & (n_alt > 0)
+    nonref = dip & (n_alt > 0)
     auto = (np.asarray(autosomal) != 0)[:, None]
     cls = np.asarray(vclass)[:, None]
     sc = np.stack([
@@ -248,7 +257,10 @@ def expected_hom_sums_reference(g: np.ndarray, e_hom: np.ndarray, rows: np.ndarr
     return (not_dip * np.asarray(e_hom)[rows][:, None]).sum(axis=0).astype(np.float64)
 
 
-def carrier_counts_reference(g: np.ndarray, rows: np.ndarray) -> np.ndarray:
+def carrier_counts_reference(g: np.ndarray, rows: np.ndarray, alleles: np.ndarray) -> np.ndarray:
     """Plain numpy twin of :func:`carrier_counts`."""
-    missing, _, n_alt = _classify_reference(np.asarray(g)[rows])
-    return ((n_alt > 0) & ~missing).sum(axis=0).astype(np.int64)
+    sub = np.asarray(g)[rows]
+    missing, n_present, n_alt = _classify_reference(sub)
+    n_ref = (sub == 0).sum(axis=2)
+    has = np.where(np.asarray(alleles)[:, None] > 0, n_alt > 0, n_ref > 0)
+    return (has & ~missing & (n_present >= 2)).sum(axis=0).astype(np.int64)

@@ -26,7 +26,7 @@ class QcCounts:
     variant : ndarray, int64, shape (n_variants, 8)  columns kernels.qc_counts.VARIANT_COLS
     sample : ndarray, int64, shape (n_samples, 11)   columns kernels.qc_counts.SAMPLE_COLS
     het : ndarray, float64, shape (n_samples, 3)     OBS_CT, O(HOM), E(HOM) over polymorphic autosomal variants
-    singletons : ndarray, int64, shape (n_samples,)  variants with AC == 1 where the sample carries the ALT
+    singletons : ndarray, int64, shape (n_samples,)  variants where the sample's diploid call carries an allele seen once among diploid calls (bcftools)
     """
 
     variant: np.ndarray
@@ -56,7 +56,7 @@ def _row_weights(vc: np.ndarray, auto: np.ndarray) -> tuple[np.ndarray, np.ndarr
     Returns (weights (n_var, 3) float64: [E(HOM) if included, included, autosomal-but-excluded],
     rows to visit (int64), column totals (3,), singleton rows (int64)).
     """
-    from hpcgen.kernels.qc_counts import V_AC, V_AN, V_HAP_ALT, V_HAP_REF, V_MISSING
+    from hpcgen.kernels.qc_counts import V_AC, V_AN, V_HAP_ALT, V_HAP_REF, V_HET, V_HOM_ALT, V_HOM_REF, V_MISSING
 
     an = vc[:, V_AN].astype(np.float64)
     ac = vc[:, V_AC].astype(np.float64)
@@ -71,8 +71,14 @@ def _row_weights(vc: np.ndarray, auto: np.ndarray) -> tuple[np.ndarray, np.ndarr
     w[is_auto & ~included, 2] = 1.0
     nondiploid = vc[:, V_MISSING] + vc[:, V_HAP_REF] + vc[:, V_HAP_ALT]
     rows = np.flatnonzero(is_auto & (nondiploid > 0)).astype(np.int64)
-    singles = np.flatnonzero(vc[:, V_AC] == 1).astype(np.int64)
-    return w, rows, w.sum(axis=0), singles
+    # singletons as bcftools stats counts them: an allele (ALT, else REF) seen once among the diploid calls
+    # (so carried by the one heterozygote); haploid calls do not count
+    het, hom_ref, hom_alt = vc[:, V_HET], vc[:, V_HOM_REF], vc[:, V_HOM_ALT]
+    alt_once = (het == 1) & (hom_alt == 0)
+    ref_once = (het == 1) & (hom_ref == 0) & ~alt_once
+    singles = np.flatnonzero(alt_once | ref_once).astype(np.int64)
+    which = alt_once[singles].astype(np.int8)
+    return w, rows, w.sum(axis=0), (singles, which)
 
 
 def _finish_block(g: np.ndarray, sc: np.ndarray, prep: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -88,7 +94,7 @@ def _finish_block(g: np.ndarray, sc: np.ndarray, prep: tuple) -> tuple[np.ndarra
     # O(HOM): autosomal homozygous calls minus those at excluded (monomorphic) variants, where every call is hom
     het[:, HET_O] = sc[:, S_AUTO_HOM] - (totals[2] - missed[:, 2])
     het[:, HET_E] = totals[0] - missed[:, 0]
-    return sc, het, carrier_counts(g, singles)
+    return sc, het, carrier_counts(g, singles[0], singles[1])
 
 
 def _counts_block(g: np.ndarray, vclass: np.ndarray, auto: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

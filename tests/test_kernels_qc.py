@@ -1,0 +1,181 @@
+"""QC kernels against their plain-Python twins, and the Dask pass against a naive whole-array count.
+
+Property tests draw genotype arrays with missing calls, haploid calls (-2 padding) and odd shapes, and
+chunk them unevenly: totals must not depend on the chunking. The twins are also run once with numba
+switched off (NUMBA_DISABLE_JIT=1, in a subprocess) so the kernels' Python bodies execute and count in coverage.
+"""
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from hpcgen.kernels import hwe, king, pca_blocks, qc_counts
+from tests.conftest import REPO
+
+SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def random_block(rng: np.random.Generator, n_var: int, n_smp: int, p_missing: float = 0.1, p_haploid: float = 0.1) -> np.ndarray:
+    """int8 (n_var, n_smp, 2): random 0/1 alleles, missing alleles, haploid calls, half calls."""
+    g = (rng.random((n_var, n_smp, 2)) < rng.random((n_var, 1, 1))).astype(np.int8)
+    g[rng.random((n_var, n_smp)) < p_haploid, 1] = -2
+    miss = rng.random((n_var, n_smp, 2)) < p_missing / 2
+    g[miss & (g != -2)] = -1
+    if n_var:
+        g[0] = 0  # monomorphic
+    if n_var > 1:
+        g[1] = -1  # all missing
+    return g
+
+
+@st.composite
+def blocks(draw):
+    seed = draw(st.integers(0, 2**31))
+    n_var = draw(st.integers(1, 60))
+    n_smp = draw(st.integers(1, 40))
+    return random_block(np.random.default_rng(seed), n_var, n_smp, draw(st.floats(0, 0.5)), draw(st.floats(0, 0.5))), seed
+
+
+@given(blocks())
+@SETTINGS
+def test_block_counts_twin(data):
+    g, seed = data
+    rng = np.random.default_rng(seed)
+    vclass = rng.integers(0, 4, g.shape[0]).astype(np.uint8)
+    auto = rng.integers(0, 2, g.shape[0]).astype(np.uint8)
+    vc, sc = qc_counts.block_counts(g, vclass, auto)
+    rvc, rsc = qc_counts.block_counts_reference(g, vclass, auto)
+    np.testing.assert_array_equal(vc, rvc)
+    np.testing.assert_array_equal(sc, rsc)
+    # every call is exactly one of the classes
+    assert (vc[:, :6].sum(axis=1) == g.shape[1]).all()
+    rows = np.flatnonzero(rng.random(g.shape[0]) < 0.5).astype(np.int64)
+    w = rng.random(g.shape[0])
+    np.testing.assert_allclose(qc_counts.expected_hom_sums(g, w, rows), qc_counts.expected_hom_sums_reference(g, w, rows))
+    alleles = rng.integers(0, 2, len(rows)).astype(np.int8)
+    np.testing.assert_array_equal(qc_counts.carrier_counts(g, rows, alleles), qc_counts.carrier_counts_reference(g, rows, alleles))
+
+
+@given(st.integers(0, 300), st.integers(0, 300), st.integers(0, 300), st.booleans())
+@SETTINGS
+def test_hwe_twin(n_het, n_hom1, n_hom2, midp):
+    got = hwe.hwe_lnp(n_het, n_hom1, n_hom2, midp)
+    ref = hwe.hwe_lnp_reference(n_het, n_hom1, n_hom2, midp)
+    if math.isnan(ref):
+        assert math.isnan(got)
+    else:
+        assert got == pytest.approx(ref, rel=1e-9, abs=1e-12)
+        assert got <= 0.0
+
+
+def test_hwe_edges_and_extremes():
+    # monomorphic: p = 1 (mid-p 1/2, as plink2 prints); nothing called: NaN
+    assert hwe.hwe_lnp(0, 50, 0, False) == 0.0
+    assert hwe.hwe_lnp(0, 50, 0, True) == pytest.approx(math.log(0.5))
+    assert math.isnan(hwe.hwe_lnp(0, 0, 0, False))
+    # swapping the homozygote classes changes nothing
+    assert hwe.hwe_lnp(10, 20, 30, False) == hwe.hwe_lnp(10, 30, 20, False)
+    # p far below the smallest double stays finite in log space and matches the enumeration
+    for counts in [(0, 3000, 3000), (6000, 0, 0), (5, 4000, 100)]:
+        got = hwe.hwe_lnp(*counts, True)
+        assert math.isfinite(got) and got < -300  # exp(-300) ~ 1e-130; the first two need the log-space branch
+        assert got == pytest.approx(hwe.hwe_lnp_reference(*counts, True), rel=1e-9)
+    arr = hwe.hwe_lnp_array(np.array([10, 0]), np.array([20, 5]), np.array([30, 5]), False)
+    assert arr[0] == hwe.hwe_lnp(10, 20, 30, False) and arr[1] == hwe.hwe_lnp(0, 5, 5, False)
+
+
+@given(blocks(), st.integers(1, 30))
+@SETTINGS
+def test_king_twin(data, split):
+    g, _ = data
+    split = min(split, g.shape[1])
+    ga, gb = g[:, :split], g[:, split:]
+    got = king.king_pair_counts(king.king_indicators(ga), king.king_indicators(gb))
+    np.testing.assert_array_equal(got, king.king_pair_counts_reference(ga, gb))
+
+
+@given(blocks())
+@SETTINGS
+def test_standardize_twin(data):
+    g, seed = data
+    rng = np.random.default_rng(seed)
+    p = rng.uniform(0.01, 0.99, g.shape[0])
+    inv_sd = 1 / np.sqrt(2 * p * (1 - p))
+    inv_sd[rng.random(g.shape[0]) < 0.2] = 0.0
+    np.testing.assert_allclose(pca_blocks.standardize_block(g, 2 * p, inv_sd),
+                               pca_blocks.standardize_block_reference(g, 2 * p, inv_sd), rtol=1e-6, atol=1e-6)
+
+
+def naive_counts(g: np.ndarray, auto: np.ndarray):
+    """Whole-array totals written from the definitions (not from the kernels): het sums and singletons."""
+    present = (g >= 0).sum(axis=2)
+    missing = (g == -1).any(axis=2) | (present == 0)
+    alt = (g > 0).sum(axis=2)
+    dip = ~missing & (present == 2)
+    an = np.where(~missing, present, 0).sum(axis=1)
+    ac = np.where(~missing, alt, 0).sum(axis=1)
+    p = np.divide(ac, an, out=np.full(len(an), np.nan), where=an > 0)
+    inc = (auto != 0) & (ac > 0) & (ac < an)
+    hom = dip & ((alt == 0) | (alt == present))
+    obs = (dip & inc[:, None]).sum(axis=0)
+    o_hom = (hom & inc[:, None]).sum(axis=0)
+    e_hom = np.where(dip & inc[:, None], (1 - 2 * p * (1 - p))[:, None], 0).sum(axis=0)
+    # bcftools stats: the heterozygote carrying an allele seen once (ALT, else REF) among the diploid calls
+    het = dip & (alt == 1)
+    n_het, n_hom_ref, n_hom_alt = het.sum(axis=1), (dip & (alt == 0)).sum(axis=1), (dip & (alt == 2)).sum(axis=1)
+    once = (n_het == 1) & ((n_hom_alt == 0) | (n_hom_ref == 0))
+    singles = (once[:, None] & het).sum(axis=0)
+    return an, ac, obs, o_hom, e_hom, singles
+
+
+@given(blocks(), st.lists(st.integers(1, 25), min_size=1, max_size=4), st.lists(st.integers(1, 17), min_size=1, max_size=4))
+@SETTINGS
+def test_dask_pass_matches_naive_any_chunking(data, v_chunks, s_chunks):
+    import dask.array as da
+
+    from hpcgen.qc.counts import HET_E, HET_O, HET_OBS, compute_counts
+
+    g, seed = data
+    rng = np.random.default_rng(seed)
+
+    def cover(n: int, sizes: list[int]) -> tuple[int, ...]:
+        out, k = [], 0
+        while sum(out) < n:
+            out.append(min(sizes[k % len(sizes)], n - sum(out)))
+            k += 1
+        return tuple(out)
+
+    gt = da.from_array(g, chunks=(cover(g.shape[0], v_chunks), cover(g.shape[1], s_chunks), 2))
+    vclass = rng.integers(0, 4, g.shape[0]).astype(np.uint8)
+    auto = rng.integers(0, 2, g.shape[0]).astype(np.uint8)
+    got = compute_counts(gt, vclass, auto, scheduler="sync")
+    vc, sc = qc_counts.block_counts_reference(g, vclass, auto)
+    np.testing.assert_array_equal(got.variant, vc)
+    np.testing.assert_array_equal(got.sample, sc)
+    an, ac, obs, o_hom, e_hom, singles = naive_counts(g, auto)
+    np.testing.assert_array_equal(got.variant[:, qc_counts.V_AN], an)
+    np.testing.assert_array_equal(got.variant[:, qc_counts.V_AC], ac)
+    np.testing.assert_allclose(got.het[:, HET_OBS], obs)
+    np.testing.assert_allclose(got.het[:, HET_O], o_hom)
+    np.testing.assert_allclose(got.het[:, HET_E], e_hom, rtol=1e-12, atol=1e-9)
+    np.testing.assert_array_equal(got.singletons, singles)
+
+
+def test_kernels_run_as_python_under_disabled_jit():
+    """The twin tests again with numba off: kernels execute as Python (coverage) and still agree."""
+    if os.environ.get("NUMBA_DISABLE_JIT") == "1":
+        pytest.skip("already running with NUMBA_DISABLE_JIT=1")  # the inner run: nothing to recurse into
+    env = {**os.environ, "NUMBA_DISABLE_JIT": "1", "HYPOTHESIS_PROFILE": "default"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(REPO / "tests" / "test_kernels_qc.py"),
+         "-k", "twin or edges", "-x"],
+        capture_output=True, text=True, env=env, cwd=REPO, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert " passed" in proc.stdout
