@@ -1,0 +1,211 @@
+"""Background variants: a coalescent simulation (msprime) laid out as windows on the GRCh38 chromosomes.
+
+Each window is an independent ancestry simulation of the same sampled individuals, so LD is realistic inside a
+window and absent between windows (as between distant loci). (One simulation of all windows joined by
+free-recombination links was tried first: it is ~500x slower, as every lineage then recombines every generation.) Mutations follow msprime's default
+Jukes-Cantor nucleotide model on a discrete genome, so REF is the simulated ancestral base (it does **not** match
+the GRCh38 sequence) and recurrent mutations give a few multi-allelic sites. The allele-frequency spectrum comes
+from the demography (:mod:`hpcgen.demo.demography`): recent growth gives the excess of rare variants seen in real
+cohorts.
+"""
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from typing import Iterator
+
+import msprime
+import numpy as np
+
+from hpcgen.demo.demography import MUTATION_RATE, RECOMBINATION_RATE, out_of_africa
+from hpcgen.demo.grch38 import AUTOSOMES, usable_intervals
+
+# msprime logs every replicate at INFO; the demo runs hundreds of small ones
+logging.getLogger("msprime").setLevel(logging.WARNING)
+
+#: keep simulated variants this far (bp) from any pharmacogenomic position
+PGX_MARGIN_BP = 2_000
+
+
+@dataclass(frozen=True)
+class Window:
+    """A simulated stretch placed on the genome: sim [sim_left, sim_right) -> chrom [start, start + length)."""
+
+    chrom: str
+    start: int  # 0-based genome coordinate of sim_left
+    sim_left: int
+    sim_right: int
+
+
+@dataclass
+class Block:
+    """Variants of one window, ready to write.
+
+    Attributes
+    ----------
+    chrom : str
+    pos : ndarray, int64, shape (n,)
+        1-based positions, increasing.
+    alleles : list of tuple of str
+        Per variant: REF then ALTs.
+    haplotypes : ndarray, int8, shape (n, n_samples, 2)
+        Allele index per haplotype, in the cohort's column order.
+    """
+
+    chrom: str
+    pos: np.ndarray
+    alleles: list[tuple[str, ...]]
+    haplotypes: np.ndarray
+
+
+def _window_layout(n_windows: int, window_bp: int, pgx: dict[str, np.ndarray], rng: np.random.Generator) -> list[tuple[str, int]]:
+    """Genome placement (chrom, 0-based start) of ``n_windows`` windows, one per autosome and chrX at least."""
+    chroms = list(AUTOSOMES) + ["chrX"]
+    usable = {c: usable_intervals(c) for c in chroms}
+    sizes = np.array([sum(b - a for a, b in usable[c]) for c in chroms], dtype=float)
+    extra = max(n_windows - len(chroms), 0)
+    share = sizes / sizes.sum() * extra
+    counts = np.floor(share).astype(int) + 1
+    for i in np.argsort(-(share - np.floor(share)))[: extra - int(np.floor(share).sum())]:
+        counts[i] += 1
+    layout = []
+    for chrom, k in zip(chroms, counts):
+        starts = []
+        for j in range(k):
+            # spread windows evenly over the usable sequence, jittered so they do not look gridded
+            target = (j + 0.5 + rng.uniform(-0.3, 0.3)) / k * sizes[chroms.index(chrom)]
+            for a, b in usable[chrom]:
+                if target < b - a:
+                    start = a + int(target)
+                    break
+                target -= b - a
+            start = _clear_of(start, window_bp, pgx.get(chrom, np.empty(0, np.int64)), usable[chrom])
+            starts.append(start)
+        starts.sort()
+        for prev, cur in zip(starts, starts[1:]):
+            if cur < prev + window_bp:  # windows are far apart in practice; never let them overlap
+                raise RuntimeError(f"demo windows overlap on {chrom}: too many windows for the genome")
+        layout.extend((chrom, s) for s in starts)
+    return layout
+
+
+def _clear_of(start: int, length: int, positions: np.ndarray, usable: list[tuple[int, int]]) -> int:
+    """Move a window right until it is inside a usable interval and clear of ``positions`` (+- margin)."""
+    for _ in range(1000):
+        interval = next(((a, b) for a, b in usable if a <= start < b), None)
+        if interval is None or start + length > interval[1]:
+            nxt = [a for a, _ in usable if a > start]
+            start = nxt[0] if nxt else usable[0][0]
+            continue
+        hit = positions[(positions >= start - PGX_MARGIN_BP) & (positions < start + length + PGX_MARGIN_BP)]
+        if hit.size == 0:
+            return start
+        start = int(hit.max()) + PGX_MARGIN_BP + 1
+    raise RuntimeError("cannot place a demo window clear of the pharmacogenomic positions")
+
+
+class Background:
+    """The simulated background of a cohort.
+
+    Parameters
+    ----------
+    groups : ndarray of str, shape (n_samples,)
+        Ancestry group code (EUR, AFR, EAS, ADM) of each cohort column.
+    n_variants : int
+        Number of background variants wanted (exactly this many are kept).
+    seed : int
+        Seed of the simulation (ancestry, mutations, placement, thinning).
+    pgx_positions : dict
+        chrom -> 1-based positions that simulated variants must stay clear of.
+    window_kb : int
+        Target length of a simulated window (LD extends within a window only).
+    """
+
+    # segregating sites per bp against ln(haplotypes) under this demography, measured with msprime 1.4
+    _DENSITY_LN_N = (0.69, 3.0, 5.48, 6.91, 9.21, 11.5)
+    _DENSITY = (0.0008, 0.003, 0.0064, 0.011, 0.0222, 0.04)
+
+    def __init__(self, groups: np.ndarray, n_variants: int, seed: int, pgx_positions: dict[str, np.ndarray], window_kb: int = 100):
+        self.n_samples = len(groups)
+        self.n_variants = int(n_variants)
+        rng = np.random.default_rng([seed, 1])
+        order = ["EUR", "AFR", "EAS", "ADM"]
+        counts = {g: int(np.sum(groups == g)) for g in order}
+        # msprime numbers individuals population by population: map each cohort column to its individual
+        first = np.cumsum([0] + [counts[g] for g in order])[:-1]
+        individual = np.empty(self.n_samples, dtype=np.int64)
+        for g, f in zip(order, first):
+            cols = np.flatnonzero(groups == g)
+            individual[cols] = f + np.arange(cols.size)
+        self.nodes = np.stack([2 * individual, 2 * individual + 1], axis=1)
+        sample_sets = [msprime.SampleSet(counts[g], population=g) for g in order if counts[g]]
+        density = float(np.interp(math.log(2 * self.n_samples), self._DENSITY_LN_N, self._DENSITY))
+        length = max(1.25 * self.n_variants / density, 23 * 5_000.0)
+        demography = out_of_africa()
+        for attempt in range(6):
+            n_windows = max(23, int(math.ceil(length / (window_kb * 1000))))
+            window_bp = int(math.ceil(length / n_windows))
+            windows = self._place(n_windows, window_bp, pgx_positions, rng)
+            seeds = rng.integers(1, 2**31 - 1, size=n_windows)
+            sims = [self._simulate(sample_sets, demography, window_bp, int(s)) for s in seeds]
+            eligible = [self._eligible(ts) for ts in sims]
+            total = sum(int(e.sum()) for e in eligible)
+            if total >= self.n_variants:
+                break
+            length *= 1.3 * self.n_variants / max(total, 1)
+        else:  # pragma: no cover - the loop above converges at the first or second try
+            raise RuntimeError("could not simulate enough background variants")
+        # thin uniformly to exactly n_variants: keeps the frequency spectrum and the LD-by-distance pattern
+        offsets = np.cumsum([0] + [e.size for e in eligible])
+        pool = np.concatenate([np.flatnonzero(e) + o for e, o in zip(eligible, offsets)])
+        chosen = np.zeros(offsets[-1], dtype=bool)
+        chosen[rng.choice(pool, size=self.n_variants, replace=False)] = True
+        self.sims = sims
+        self.selected = [chosen[a:b] for a, b in zip(offsets[:-1], offsets[1:])]
+        self.windows = windows
+
+    @staticmethod
+    def _simulate(sample_sets, demography, length: int, seed: int):
+        ts = msprime.sim_ancestry(
+            samples=sample_sets, demography=demography, sequence_length=length,
+            recombination_rate=RECOMBINATION_RATE, random_seed=seed,
+        )
+        return msprime.sim_mutations(ts, rate=MUTATION_RATE, random_seed=seed)
+
+    def _place(self, n_windows: int, window_bp: int, pgx: dict[str, np.ndarray], rng) -> list[Window]:
+        layout = _window_layout(n_windows, window_bp, pgx, rng)
+        return [Window(chrom, start, 0, window_bp) for chrom, start in layout]
+
+    @staticmethod
+    def _eligible(ts) -> np.ndarray:
+        """Sites that segregate in the cohort (recurrent mutations may leave every sample with one base)."""
+        keep = np.ones(ts.num_sites, dtype=bool)
+        n_mut = np.bincount(ts.tables.mutations.site, minlength=ts.num_sites)
+        pos = ts.tables.sites.position
+        for site in np.flatnonzero(n_mut > 1):
+            for var in ts.variants(left=pos[site], right=pos[site] + 1):
+                keep[site] = np.unique(var.genotypes).size > 1
+        return keep
+
+    def blocks(self) -> Iterator[Block]:
+        """Yield the kept variants window by window, in genome order (contig order, then position)."""
+        samples = self.nodes.ravel()
+        for w, ts, selected in zip(self.windows, self.sims, self.selected):
+            pos, alleles, rows = [], [], []
+            for var in ts.variants(samples=samples):
+                if not selected[var.site.id]:
+                    continue
+                g = var.genotypes
+                counts = np.bincount(g, minlength=len(var.alleles))
+                # drop alleles no sample carries (recurrent mutation); the first allele present becomes REF
+                present = np.flatnonzero(counts)
+                remap = np.full(len(var.alleles), -1, dtype=np.int8)
+                remap[present] = np.arange(present.size, dtype=np.int8)
+                rows.append(remap[g])
+                alleles.append(tuple(var.alleles[i] for i in present))
+                pos.append(w.start + int(var.site.position) + 1)
+            if not pos:
+                continue
+            haps = np.stack(rows).reshape(len(rows), self.n_samples, 2)
+            yield Block(w.chrom, np.asarray(pos, dtype=np.int64), alleles, haps)
