@@ -156,7 +156,8 @@ def collect(job, stage: str) -> Outcome:
     if job.paths.result_pickle.exists():
         outcome, value = submitit.core.utils.pickle_load(job.paths.result_pickle)
         if outcome == "success":
-            return Outcome(True, value, state="COMPLETED" if state in {"UNKNOWN", "RUNNING", "COMPLETING"} else state)
+            # the function returned: sacct may still say RUNNING / COMPLETING for a moment
+            return Outcome(True, value, state="COMPLETED")
         error = _last_error_line(value)
         state = state if state in TERMINAL_STATES else "FAILED"
     else:

@@ -1,0 +1,175 @@
+"""hpcgen.dispatch on the real dev Slurm cluster (slurm/devcluster; `make test` starts it as root).
+
+Run folders are full of shell metacharacters on purpose: every path reaches sbatch, srun and the shell.
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+import dispatch_helpers as h
+from hpcgen.dispatch import JobFailedError, Resources, run_array, run_stage, submit_stage
+from hpcgen.dispatch.records import read_records
+from hpcgen.errors import InputError
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _cluster_up() -> bool:
+    if shutil.which("sbatch") is None:
+        return False
+    ping = subprocess.run(["scontrol", "ping"], capture_output=True, text=True)
+    idle = subprocess.run(["sinfo", "-h", "-n", "localhost", "-o", "%T"], capture_output=True, text=True)
+    return "UP" in ping.stdout and idle.stdout.strip() in {"idle", "mixed", "allocated"}
+
+
+@pytest.fixture(scope="session")
+def cluster():
+    """The dev cluster, started here when we are root and it is down (start.sh is idempotent)."""
+    import os
+
+    if not _cluster_up() and os.geteuid() == 0 and shutil.which("slurmctld"):
+        subprocess.run(["bash", str(REPO / "slurm/devcluster/start.sh")], check=False, timeout=180)
+    if not _cluster_up():
+        pytest.skip("dev Slurm cluster not running: sudo bash slurm/devcluster/start.sh (make cluster-up)")
+    return "devcluster"
+
+
+@pytest.fixture
+def run_dir(tmp_path) -> Path:
+    return tmp_path / "run $HOME;'q' (1)"
+
+
+def _wait_for(path: Path, predicate=lambda text: True, timeout_s: float = 60) -> str:
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout_s:
+        if path.exists():
+            text = path.read_text()
+            if predicate(text):
+                return text
+        time.sleep(0.2)
+    raise AssertionError(f"{path} not ready after {timeout_s}s")
+
+
+def test_job_runs_and_is_recorded(cluster, run_dir):
+    assert run_stage(h.add, 2, 3, profile=cluster, name="add", run_dir=run_dir) == 5
+    rows = h.read_jsonl(run_dir / "jobs.jsonl")
+    assert [r["state"] for r in rows] == ["SUBMITTED", "COMPLETED"]
+    job_id = rows[0]["job_id"]
+    assert job_id.isdigit() and rows[1]["job_id"] == job_id
+    (row,) = h.sacct_rows(job_id, "JobName,Account,Partition", name="add")
+    assert row["State"] == "COMPLETED" and row["JobName"] == "add"
+    assert row["Account"] == "hpcgen" and row["Partition"] == "debug"
+
+
+def test_array_over_shards_split_at_the_cap(cluster, run_dir, tmp_path):
+    # a copy of the devcluster profile whose array cap is 3: 7 shards must become 3 arrays
+    text = (REPO / "slurm/profiles/devcluster.yaml").read_text().replace("array_cap: 1000", "array_cap: 3")
+    profile = tmp_path / "capped.yaml"
+    profile.write_text(text.replace("name: devcluster", "name: capped"))
+    shards = [(i * 100, (i + 1) * 100) for i in range(7)]
+    assert run_array(h.shard_sum, shards, profile=str(profile), name="shards", run_dir=run_dir) == \
+        [sum(range(a, b)) for a, b in shards]
+    recs = read_records(run_dir)
+    assert sorted(r["array_index"] for r in recs) == list(range(7))
+    assert all(r["state"] == "COMPLETED" for r in recs)
+    arrays = {r["job_id"].split("_")[0] for r in recs}
+    assert len(arrays) == 3
+    states = [row["State"] for a in arrays for row in h.sacct_rows(a, "JobName", name="shards")]
+    assert states == ["COMPLETED"] * 7
+
+
+def test_gpu_job_sees_its_devices(cluster, run_dir):
+    env = run_stage(h.visible_devices, profile=cluster, resources=Resources(gpus_per_node=2), name="gpu", run_dir=run_dir)
+    assert len(env["CUDA_VISIBLE_DEVICES"].split(",")) == 2
+    assert env["ROCR_VISIBLE_DEVICES"] == env["CUDA_VISIBLE_DEVICES"]
+    (row,) = h.sacct_rows(env["SLURM_JOB_ID"], "AllocTRES")
+    assert "gres/gpu=2" in row["AllocTRES"]
+
+
+def test_failing_job_error_and_log_tail_reach_the_user(cluster, run_dir):
+    with pytest.raises(JobFailedError) as err:
+        run_stage(h.fail_loudly, "chr7_1-500", profile=cluster, name="badshard", run_dir=run_dir)
+    message = str(err.value)
+    assert "stage 'badshard'" in message and "FAILED" in message
+    assert "ValueError: shard chr7_1-500 is corrupt (test failure)" in message.splitlines()[0]
+    assert "dispatch_helpers.py" in message  # the traceback tail from the job's stderr
+    assert "checksum mismatch detected" in message  # the job's own stdout tail
+    assert err.value.state == "FAILED"
+    assert read_records(run_dir)[0]["state"] == "FAILED"
+
+
+def test_failed_shard_is_retried(cluster, run_dir, tmp_path):
+    marker = tmp_path / "flaky"
+    assert run_array(h.fail_once, [str(marker)], profile=cluster, name="flaky", run_dir=run_dir, max_retries=1) == \
+        ["ok on retry"]
+    states = [r["state"] for r in h.read_jsonl(run_dir / "jobs.jsonl")]
+    assert states == ["SUBMITTED", "FAILED", "SUBMITTED", "COMPLETED"]
+
+
+def test_cancelled_job(cluster, run_dir, tmp_path):
+    started = tmp_path / "started"
+    handle = submit_stage(h.sleep_then, 120, str(started), profile=cluster, name="sleepy", run_dir=run_dir)
+    _wait_for(started)
+    handle.cancel()
+    t0 = time.monotonic()
+    with pytest.raises(JobFailedError) as err:
+        handle.result(timeout_s=60)
+    assert err.value.state == "CANCELLED" and "cancelled" in str(err.value)
+    assert time.monotonic() - t0 < 60
+    (row,) = h.sacct_rows(handle.job_id, "JobName")
+    assert row["State"].startswith("CANCELLED")
+
+
+def test_checkpointable_job_preempted_requeued_and_resumed(cluster, run_dir, tmp_path):
+    progress = tmp_path / "progress"
+    handle = submit_stage(h.CountingTask(), 10, 0.4, str(progress), profile=cluster, name="ckpt", run_dir=run_dir)
+    _wait_for(progress, lambda t: t.strip().isdigit() and int(t) >= 3)
+    handle.job._interrupt()  # what Slurm does on preemption: SIGTERM, then USR2 -> checkpoint() -> requeue
+    out = handle.result(timeout_s=150)
+    assert out["step"] == 10
+    first, second = out["runs"]
+    assert first == {"restart": 0, "from_step": 0}
+    assert second["restart"] == 1 and second["from_step"] >= 3  # resumed, not restarted from zero
+    rows = h.sacct_rows(handle.job_id, "JobName")
+    assert [r["State"] for r in rows][-1] == "COMPLETED" and len(rows) == 2  # two runs of the same job id
+
+
+def test_plain_requeue_resumes_from_file_checkpoint(cluster, run_dir, tmp_path):
+    state = tmp_path / "state.json"
+    handle = submit_stage(h.count_with_file_checkpoint, 16, 0.4, str(state), profile=cluster, name="ckfile",
+                          run_dir=run_dir)
+    _wait_for(state, lambda t: '"step": 3' in t)
+    subprocess.run(["scontrol", "requeue", handle.job_id], check=True)
+    out = handle.result(timeout_s=150)
+    assert out["step"] == 16
+    assert [r["restart"] for r in out["runs"]] == [0, 1]
+    assert out["runs"][1]["from_step"] >= 3
+
+
+def test_request_refused_before_submission(cluster, run_dir):
+    before = subprocess.run(["squeue", "-h", "-o", "%i"], capture_output=True, text=True).stdout
+    with pytest.raises(InputError, match="asks 5 GPUs per node but a devnode node has 4"):
+        run_stage(h.add, 1, 2, profile=cluster, resources=Resources(gpus_per_node=5), name="toomany", run_dir=run_dir)
+    with pytest.raises(InputError, match="an account is required"):
+        run_stage(h.add, 1, 2, profile="adastra-mi250", resources=Resources(gpus_per_node=9), name="x", run_dir=run_dir)
+    assert not run_dir.exists()  # nothing written, nothing submitted
+    assert subprocess.run(["squeue", "-h", "-o", "%i"], capture_output=True, text=True).stdout == before
+
+
+@pytest.mark.parametrize("profile", ["devcluster", "adastra-mi250", "adastra-mi300", "adastra-genoa"])
+def test_site_scripts_pass_the_real_sbatch(cluster, profile, tmp_path):
+    """Each site's rendered script is accepted by this cluster's sbatch --test-only (node features mimic the sites)."""
+    from hpcgen.dispatch import render_sbatch, load_profile
+
+    gpus = min(1, load_profile(profile).node.gpus)
+    script = tmp_path / "job.sbatch"
+    script.write_text(render_sbatch(profile, Resources(gpus_per_node=gpus, mem_gb=1, time_min=30), "probe",
+                                    account="hpcgen", run_dir=tmp_path)
+                      .replace("module ", ": module "))  # no environment modules on the dev cluster
+    proc = subprocess.run(["sbatch", "--test-only", str(script)], capture_output=True, text=True)
+    assert proc.returncode == 0 and "to start at" in proc.stderr, proc.stderr
