@@ -113,14 +113,16 @@ def gt_strings(genotypes: np.ndarray, phased: np.ndarray) -> list[list[str]]:
     genotypes : int8 (n_variants, n_samples, ploidy); -1 missing, -2 absent
     phased : bool (n_variants, n_samples)
     """
-    out = []
-    for gv, pv in zip(genotypes, phased):
-        row = []
-        for calls, ph in zip(gv, pv):
-            alleles = ["." if a == -1 else str(a) for a in calls if a != -2]
-            row.append(("|" if ph else "/").join(alleles))
-        out.append(row)
-    return out
+    n_var, n_samples, ploidy = genotypes.shape
+    # format each distinct (alleles, phased) combination once, then index: fast on whole cohorts
+    keys = np.concatenate([genotypes.reshape(-1, ploidy).astype(np.int16), phased.reshape(-1, 1)], axis=1)
+    combos, inverse = np.unique(keys, axis=0, return_inverse=True)
+    texts = []
+    for *calls, ph in combos.tolist():
+        alleles = ["." if a == -1 else str(a) for a in calls if a != -2]
+        texts.append(("|" if ph else "/").join(alleles))
+    table = np.asarray(texts, dtype=object)[inverse.reshape(-1)].reshape(n_var, n_samples)
+    return table.tolist()
 
 
 def store_gt(store_path: Path) -> dict[str, list[tuple[int, str, str, list[str]]]]:

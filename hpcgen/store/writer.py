@@ -75,27 +75,31 @@ class ShardWriter:
         self.h5 = h5py.File(self.tmp, "w", libver=("v110", "latest"))
         self.h5.attrs.update({k: v for k, v in (attrs or {}).items() if v is not None})
         self.h5.create_dataset(S.SAMPLES, data=np.asarray(samples, dtype=object), dtype=_STR)
-        comp = S.compression(codec, clevel)
-        cs = max(1, min(int(chunk_samples), self.n_samples))
+        self._codec, self._clevel = codec, clevel
+        self._cs = max(1, min(int(chunk_samples), self.n_samples))
+        self._ds_gt = None  # created at the first flush: a shard smaller than one chunk gets a chunk its size
+        self._alloc()
+
+    def _create(self, rows: int) -> None:
+        comp = S.compression(self._codec, self._clevel)
+        cs, n = self._cs, self.n_samples
         self._ds_gt = self.h5.create_dataset(
-            S.GENOTYPE, shape=(0, self.n_samples, self.ploidy), maxshape=(None, self.n_samples, None),
-            dtype=np.int8, chunks=(self.cv, cs, self.ploidy), fillvalue=S.ABSENT, **comp)
+            S.GENOTYPE, shape=(0, n, self.ploidy), maxshape=(None, n, None),
+            dtype=np.int8, chunks=(rows, cs, self.ploidy), fillvalue=S.ABSENT, **comp)
         self._ds_ph = self.h5.create_dataset(
-            S.PHASED, shape=(0, self.n_samples), maxshape=(None, self.n_samples),
-            dtype=bool, chunks=(self.cv, cs), **comp)
+            S.PHASED, shape=(0, n), maxshape=(None, n), dtype=bool, chunks=(rows, cs), **comp)
         self._ds_call = {
             f: self.h5.create_dataset(
-                S.CALL_FIELDS[f], shape=(0, self.n_samples), maxshape=(None, self.n_samples),
-                dtype=np.int32, chunks=(self.cv, cs), fillvalue=-1, **comp)
+                S.CALL_FIELDS[f], shape=(0, n), maxshape=(None, n),
+                dtype=np.int32, chunks=(rows, cs), fillvalue=-1, **comp)
             for f in self.fields
         }
+        var_comp = S.compression("zstd" if self._codec != "none" else "none")
         self._ds_var = {
             name: self.h5.create_dataset(
-                ds, shape=(0,), maxshape=(None,), dtype=_STR if dt is str else dt,
-                chunks=(self.cv,), **S.compression("zstd" if codec != "none" else "none"))
+                ds, shape=(0,), maxshape=(None,), dtype=_STR if dt is str else dt, chunks=(rows,), **var_comp)
             for name, (ds, dt) in S.VARIANT_FIELDS.items()
         }
-        self._alloc()
 
     def _alloc(self) -> None:
         self._gt = np.full((self.cv, self.n_samples, self.ploidy), S.ABSENT, dtype=np.int8)
@@ -108,8 +112,8 @@ class ShardWriter:
         grown[:, :, : self.ploidy] = self._gt
         self._gt = grown
         self.ploidy = ploidy
-        # the fill value (-2) pads the rows already written
-        self._ds_gt.resize(ploidy, axis=2)
+        if self._ds_gt is not None:  # the fill value (-2) pads the rows already written
+            self._ds_gt.resize(ploidy, axis=2)
 
     def add(
         self,
@@ -161,6 +165,8 @@ class ShardWriter:
     def flush(self) -> None:
         """Write the buffered records (whole chunks but for the shard's last) and reset the buffer."""
         n = self._n
+        if self._ds_gt is None:
+            self._create(max(n, 1))
         if n == 0:
             return
         a, b = self.n_written, self.n_written + n
