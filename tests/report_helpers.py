@@ -8,6 +8,7 @@ CYP2C19 *2/*2 poor metabolizer (clopidogrel: alternative), DPYD activity score 1
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -105,6 +106,27 @@ def write_predictions(path: Path, samples: list[str]) -> Path:
     return path
 
 
+def english_ui_strings() -> list[str]:
+    """English msgids whose French differs (so their presence on a French page means untranslated text)."""
+    from babel.messages.pofile import read_po
+
+    from hpcgen.report.i18n import LOCALE_DIR
+
+    with open(LOCALE_DIR / "fr" / "LC_MESSAGES" / "hpcgen.po", "rb") as fh:
+        fr = read_po(fh, locale="fr")
+    out = []
+    for m in fr:
+        if not m.id:
+            continue
+        ids = (m.id,) if isinstance(m.id, str) else tuple(m.id)
+        strings = (m.string,) if isinstance(m.string, str) else tuple(m.string)
+        for msgid in ids:
+            if msgid not in strings:
+                # compare the literal parts around placeholders
+                out.extend(part.strip() for part in re.split(r"%\(\w+\)[sd]", msgid) if len(part.strip()) >= 4)
+    return sorted(set(out), key=len, reverse=True)
+
+
 # ---------------------------------------------------------------- browser (Debian chromium through Playwright)
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -144,3 +166,72 @@ def rendered_fixture(tmp_path_factory) -> dict[str, Path]:
 
 def report_path(out: Path, sample: str, suffix: str) -> Path:
     return out / "patients" / f"{safe_filename(sample)}{suffix}"
+
+# text a clinician sees: the rendered page's innerText, without quoted guideline text (lang="en") and plots
+VISIBLE_UI_TEXT_JS = """() => {
+  const body = document.body.cloneNode(true);
+  body.querySelectorAll('[lang="en"], style, svg').forEach(e => e.remove());
+  document.documentElement.appendChild(body);   // innerText needs layout: attach, read, detach
+  body.style.position = 'absolute'; body.style.left = '-99999px';
+  const text = body.innerText;
+  body.remove();
+  return text;
+}"""
+
+
+class GuardedBrowser:
+    """Headless Debian chromium (Playwright, no `playwright install`) that refuses every network request.
+
+    Every request other than file: and data: is aborted and recorded in ``blocked``; JavaScript dialogs
+    (an injected ``alert``) are recorded in ``dialogs``.
+    """
+
+    def __init__(self):
+        import pytest
+
+        from conftest import need_tool
+
+        need_tool("chromium")
+        pytest.importorskip("playwright")
+        from playwright.sync_api import sync_playwright
+
+        self._pw = sync_playwright().start()
+        self.browser = self._pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        self.context = self.browser.new_context(viewport={"width": 1100, "height": 900}, locale="fr-FR")
+        self.blocked: list[str] = []
+        self.requests: list[str] = []
+        self.dialogs: list[str] = []
+        self.context.route("**/*", self._route)
+        self.context.on("request", lambda r: self.requests.append(r.url))
+
+    def _route(self, route):
+        url = route.request.url
+        if url.startswith(("file:", "data:")):
+            route.continue_()
+        else:
+            self.blocked.append(url)
+            route.abort()
+
+    def open(self, path: Path):
+        page = self.context.new_page()
+        page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
+        page.goto(path.resolve().as_uri(), wait_until="load")
+        return page
+
+    def external_requests(self) -> list[str]:
+        return self.blocked + [u for u in self.requests if not u.startswith(("file:", "data:"))]
+
+    def close(self) -> None:
+        self.context.close()
+        self.browser.close()
+        self._pw.stop()
+
+
+def artifact_dir(tmp_path_factory) -> Path:
+    """Where screenshots go: $HPCGEN_TEST_ARTIFACTS, else a folder in pytest's temporary base."""
+    import os
+
+    base = os.environ.get("HPCGEN_TEST_ARTIFACTS")
+    out = Path(base) if base else tmp_path_factory.getbasetemp() / "artifacts"
+    out.mkdir(parents=True, exist_ok=True)
+    return out

@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
-from report_helpers import rendered_fixture
+from report_helpers import english_ui_strings, rendered_fixture
 
 from hpcgen.report import i18n
 
@@ -91,25 +91,9 @@ def visible_text(html: str) -> str:
     return re.sub(r"\s+", " ", " ".join(p.chunks))
 
 
-def _english_ui_strings() -> list[str]:
-    """English msgids whose French differs (so their presence on a French page means untranslated text)."""
-    fr = _catalog("fr")
-    out = []
-    for m in fr:
-        if not m.id:
-            continue
-        ids = (m.id,) if isinstance(m.id, str) else tuple(m.id)
-        strings = (m.string,) if isinstance(m.string, str) else tuple(m.string)
-        for msgid in ids:
-            if msgid not in strings:
-                # compare the literal parts around placeholders
-                out.extend(part.strip() for part in re.split(r"%\(\w+\)[sd]", msgid) if len(part.strip()) >= 4)
-    return sorted(set(out), key=len, reverse=True)
-
-
 def test_french_pages_show_no_english_ui_text(tmp_path_factory):
     fx = rendered_fixture(tmp_path_factory)
-    english = _english_ui_strings()
+    english = english_ui_strings()
     assert "Drugs requiring a change of prescription" in english
     pages = [fx["fr"] / "index.html", *sorted((fx["fr"] / "patients").glob("*.html"))]
     for page in pages:

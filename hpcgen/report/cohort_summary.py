@@ -62,8 +62,29 @@ def _svg(fig, title: str) -> Markup:
     text = buf.getvalue()
     text = text[text.index("<svg"):]
     # role + aria-label: the plot is an image whose alternative is the table below it
-    text = re.sub(r"<svg\b", lambda _m: '<svg role="img" aria-label="' + Markup.escape(title) + '"', text, count=1)
+    label = str(Markup.escape(title))  # plain str: concatenating to a Markup would escape the tag itself
+    text = re.sub(r"<svg\b", lambda _m: f'<svg role="img" aria-label="{label}"', text, count=1)
     return Markup(text)
+
+
+# phenotype colours by meaning, so that the same colour reads the same on every gene
+_PALETTE = (
+    (("ultrarapid", "rapid", "increased"), "#3b6fb6"),
+    (("poor", "deficient", "malignant", "increased risk"), "#b03a2e"),
+    (("intermediate", "decreased", "uncertain", "variable"), "#e0a030"),
+    (("normal", "responsive", "negative"), "#4c9a5b"),
+    (("indeterminate", "n/a", "no result"), "#b0b7c3"),
+)
+
+
+def _colour(phenotype: str, fallback: str) -> str:
+    low = phenotype.lower()
+    if "non-responsive" in low or "positive" in low:
+        return "#b03a2e"
+    for words, colour in _PALETTE:
+        if any(w in low for w in words):
+            return colour
+    return fallback
 
 
 def plots(summary: dict[str, Any], lang: str, max_drugs: int = 25) -> dict[str, Markup | None]:
@@ -72,6 +93,7 @@ def plots(summary: dict[str, Any], lang: str, max_drugs: int = 25) -> dict[str, 
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     matplotlib.rcParams["svg.hashsalt"] = "hpcgen"  # stable element ids: identical input, identical page
     matplotlib.rcParams["svg.fonttype"] = "none"  # text stays text (searchable, small)
@@ -82,6 +104,7 @@ def plots(summary: dict[str, Any], lang: str, max_drugs: int = 25) -> dict[str, 
     if rows:
         fig, ax = plt.subplots(figsize=(7.5, 0.28 * len(rows) + 1.0))
         ax.barh([r["drug"] for r in rows][::-1], [r["n"] for r in rows][::-1], color="#8a1c0b")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel(gettext("Patients"))
         ax.spines[["top", "right"]].set_visible(False)
         out["drugs"] = _svg(fig, gettext("Actionable patients per drug"))
@@ -89,18 +112,21 @@ def plots(summary: dict[str, Any], lang: str, max_drugs: int = 25) -> dict[str, 
     counts = summary["phenotype_counts"]
     if counts:
         genes = sorted({r["gene"] for r in counts})
-        phenos = sorted({r["phenotype"] for r in counts})
+        # likely-to-matter phenotypes first in the legend: poor, intermediate, normal, rapid, undetermined
+        order = {c: i for i, (_w, c) in enumerate(_PALETTE)}
+        phenos = sorted({r["phenotype"] for r in counts}, key=lambda p: (order.get(_colour(p, ""), 9), p))
         cmap = plt.get_cmap("tab20")
-        fig, ax = plt.subplots(figsize=(7.5, 0.3 * len(genes) + 1.6))
+        fig, ax = plt.subplots(figsize=(6.0, 0.3 * len(genes) + 1.2))
         left = [0.0] * len(genes)
         for i, p in enumerate(phenos):
             widths = [next((r["fraction"] for r in counts if r["gene"] == g and r["phenotype"] == p), 0.0) for g in genes]
-            ax.barh(genes, widths, left=left, color=cmap(i % 20), label=term(lang, p)[0])
+            ax.barh(genes, widths, left=left, color=_colour(p, cmap(i % 20)), edgecolor="white", linewidth=0.5,
+                    label=term(lang, p)[0])
             left = [a + b for a, b in zip(left, widths)]
         ax.invert_yaxis()
         ax.set_xlim(0, 1)
         ax.set_xlabel(gettext("Share of the cohort"))
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3, fontsize=7, frameon=False)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False)
         ax.spines[["top", "right"]].set_visible(False)
         out["phenotypes"] = _svg(fig, gettext("Phenotype frequencies per gene"))
     return out
