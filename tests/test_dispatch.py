@@ -165,3 +165,15 @@ def test_jobs_jsonl_last_record_wins_and_torn_line_ignored(tmp_path):
     path.write_text('{"job_id": "1"\n' + json.dumps(lines[1]) + "\n")
     with pytest.raises(InputError, match="line 1"):
         read_records(tmp_path)
+
+
+def test_dask_cluster_kwargs_follow_the_profile():
+    from hpcgen.dispatch.dask_cluster import slurm_cluster_kwargs
+
+    kw = slurm_cluster_kwargs("jean-zay-h100", Resources(gpus_per_node=1, time_min=150), account="abc")
+    assert kw["account"] == "abc@h100" and kw["cores"] == 24 and kw["walltime"] == "02:30:00"
+    assert "--constraint=h100" in kw["job_extra_directives"] and "--qos=qos_gpu_h100-t3" in kw["job_extra_directives"]
+    assert "--hint=nomultithread" in kw["job_extra_directives"] and kw["job_directives_skip"] == ["--mem"]
+    assert "module load arch/h100" in kw["job_script_prologue"]
+    with pytest.raises(InputError, match="9 GPUs"):
+        slurm_cluster_kwargs("adastra-mi250", Resources(gpus_per_node=9), account="p")

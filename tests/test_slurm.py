@@ -4,6 +4,7 @@ Run folders are full of shell metacharacters on purpose: every path reaches sbat
 """
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import time
@@ -15,6 +16,7 @@ import dispatch_helpers as h
 from hpcgen.dispatch import JobFailedError, Resources, run_array, run_stage, submit_stage
 from hpcgen.dispatch.records import read_records
 from hpcgen.errors import InputError
+from hpcgen.impact.sacct import parse_duration, parse_size, parse_tres
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -173,3 +175,64 @@ def test_site_scripts_pass_the_real_sbatch(cluster, profile, tmp_path):
                       .replace("module ", ": module "))  # no environment modules on the dev cluster
     proc = subprocess.run(["sbatch", "--test-only", str(script)], capture_output=True, text=True)
     assert proc.returncode == 0 and "to start at" in proc.stderr, proc.stderr
+
+
+def test_impact_from_sacct_matches_sacct(cluster, run_dir, tmp_path):
+    from conftest import run_hpcgen
+
+    burn = run_stage(h.burn, 2.0, 96, profile=cluster, resources=Resources(mem_gb=1), name="burn", run_dir=run_dir)
+    assert burn["cpu_s"] >= 2.0
+    env = run_stage(h.visible_devices, profile=cluster, resources=Resources(gpus_per_node=2), name="gpu", run_dir=run_dir)
+    run_array(h.square, [1, 2, 3], profile=cluster, name="sq", run_dir=run_dir)
+    job_ids = [r["job_id"] for r in read_records(run_dir)]
+    sacct = {jid: h.sacct_rows(jid, "ElapsedRaw,CPUTimeRAW,TotalCPU,AllocTRES,MaxRSS", steps=True) for jid in job_ids}
+    proc = run_hpcgen("impact", str(run_dir), "--out", str(tmp_path / "impact"))
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads((tmp_path / "impact" / "impact.json").read_text())
+    assert data["sacct_calls"] == 1  # one batched call for the whole run
+    jobs = {j["job_id"]: j for j in data["jobs"]}
+    assert set(jobs) == set(job_ids)
+    for jid, rows in sacct.items():
+        alloc = next(r for r in rows if r["JobID"] == jid)
+        job = jobs[jid]
+        assert job["state"] == "COMPLETED" and job["source"] == "sacct"
+        assert job["elapsed_s"] == int(alloc["ElapsedRaw"])
+        assert job["cpu_hours"] == pytest.approx(int(alloc["CPUTimeRAW"]) / 3600)
+        gpus = int(parse_tres(alloc["AllocTRES"]).get("gres/gpu", 0))
+        assert job["gpu_hours"] == pytest.approx(gpus * int(alloc["ElapsedRaw"]) / 3600)
+        rss = [parse_size(r["MaxRSS"]) for r in rows if r["MaxRSS"]]
+        if rss:
+            assert job["max_rss_mb"] == pytest.approx(max(rss) / 2**20)
+        # ConsumedEnergy is 0 here (no energy plugin): the estimate, from sacct's own TotalCPU and memory
+        used_h = parse_duration(alloc["TotalCPU"]) / 3600
+        mem_gb = parse_size(parse_tres(alloc["AllocTRES"])["mem"]) / 1e9
+        wall_h = int(alloc["ElapsedRaw"]) / 3600
+        expected = (used_h * 12.0 + gpus * wall_h * 0.0 + mem_gb * wall_h * 0.3725) * 1.56 / 1000
+        assert job["energy_method"] == "estimate (Green Algorithms)"
+        assert job["energy_kwh"] == pytest.approx(expected, rel=1e-9)
+    burn_job = next(j for j in data["jobs"] if j["stage"] == "burn")
+    assert burn_job["cpu_used_hours"] * 3600 >= 1.9  # sacct saw the burn loop's CPU time
+    assert burn_job["max_rss_mb"] >= 90  # and its 96 MB buffer
+    assert jobs[env["SLURM_JOB_ID"]]["gpus"] == 2
+    assert "burn" in proc.stdout and "TOTAL" in proc.stdout
+
+
+def test_dask_cluster_on_slurm(cluster, tmp_path):
+    from distributed import Client
+
+    from hpcgen.dispatch import dask_cluster
+
+    from hpcgen.dispatch.executors import module_roots
+
+    dc = dask_cluster(cluster, Resources(cpus_per_task=1, mem_gb=1, time_min=10), log_directory=str(tmp_path),
+                      pythonpath=module_roots(h.shard_sum), scheduler_options={"dashboard_address": None})
+    try:
+        assert "#SBATCH -A hpcgen" in dc.job_script() and "#SBATCH -p debug" in dc.job_script()
+        dc.scale(1)
+        with Client(dc) as client:
+            client.wait_for_workers(1, timeout=90)
+            assert client.submit(h.shard_sum, (0, 1000)).result(timeout=60) == sum(range(1000))
+            info = client.run(h.visible_devices)
+            assert all(v["SLURM_JOB_ID"] for v in info.values())  # the worker runs inside a Slurm job
+    finally:
+        dc.close()

@@ -19,7 +19,10 @@ from hpcgen.dispatch.stage import StageHandle, run_stage, submit_stage
 
 
 def dask_cluster(profile: str | Profile, resources: Resources | None = None, **kwargs):
-    """A Dask cluster for the profile: LocalCluster for local, dask-jobqueue SLURMCluster otherwise."""
+    """A Dask cluster for the profile: LocalCluster for local, dask-jobqueue SLURMCluster otherwise.
+
+    See :func:`hpcgen.dispatch.dask_cluster.dask_cluster`.
+    """
     from hpcgen.dispatch.dask_cluster import dask_cluster as _make
 
     return _make(profile, resources, **kwargs)
