@@ -89,6 +89,11 @@ class GeneDefinition:
     required_positions: set = field(default_factory=set)
     priorities: dict = field(default_factory=dict)
     extra_positions: list = field(default_factory=list)
+    display: list = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.display:
+            self.display = list(self.names)
 
     @property
     def n_pos(self) -> int:
@@ -169,6 +174,8 @@ def parse_gene(translation: dict, exemption: dict | None) -> GeneDefinition:
         required_positions={int(p) for p in exemption.get("requiredPositions", [])},
         priorities=priorities,
         extra_positions=list(exemption.get("extraPositions", [])),
+        # sub-alleles (SLCO1B1 *45.001, *45.002) are reported under their parent (*45), as PharmCAT does
+        display=[(translation.get("suballelesMap") or {}).get(na["name"], na["name"]) for na in named],
     )
 
 

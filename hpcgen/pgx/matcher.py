@@ -128,10 +128,10 @@ def call_gene(gene: GeneDefinition, g: GeneGenotypes, samples: list[str], sex: n
     names = []
     for code in uniq:
         h1, h2 = int(code // 4096), int(code % 4096) - 1
-        names.append("" if h1 < 0 else format_diplotype(gene.names[h1], None if h2 < 0 else gene.names[h2], ref_name))
+        names.append("" if h1 < 0 else format_diplotype(gene.display[h1], None if h2 < 0 else gene.display[h2], ref_name))
     dip = np.asarray(names, dtype=object)[inv.ravel()]
-    hap_1 = np.where(hap1[:, 0] >= 0, np.asarray(gene.names, dtype=object)[hap1[:, 0].clip(0)], "")
-    hap_2 = np.where(hap2[:, 0] >= 0, np.asarray(gene.names, dtype=object)[hap2[:, 0].clip(0)], "")
+    hap_1 = np.where(hap1[:, 0] >= 0, np.asarray(gene.display, dtype=object)[hap1[:, 0].clip(0)], "")
+    hap_2 = np.where(hap2[:, 0] >= 0, np.asarray(gene.display, dtype=object)[hap2[:, 0].clip(0)], "")
     status = np.where(n_calls > 0, STATUS_CALLED, STATUS_NOT_CALLED).astype(object)
     warn: list[list[str]] = [[] for _ in range(n)]
     for s, msgs in g.warnings.items():
@@ -168,9 +168,11 @@ def call_gene(gene: GeneDefinition, g: GeneGenotypes, samples: list[str], sex: n
             warn[s].append(f"{gene.gene}: genotypes match no combination of defined named alleles")
             continue
         k = int(n_calls[s])
-        calls = [format_diplotype(gene.names[hap1[s, t]], None if hap2[s, t] < 0 else gene.names[hap2[s, t]],
+        calls = [format_diplotype(gene.display[hap1[s, t]], None if hap2[s, t] < 0 else gene.display[hap2[s, t]],
                                   ref_name) for t in range(k)]
         calls = sorted(set(calls))
+        if len(calls) == 1:  # ties between sub-alleles of one parent collapse to one call
+            hap_1[s], hap_2[s] = calls[0].split("/")[0], (calls[0].split("/") + [""])[1]
         if gene.priorities and len(calls) > 1:
             pick = gene.priorities.get(frozenset(calls))
             if pick is not None:

@@ -9,6 +9,7 @@ position becomes missing, a warning names it: never guessed); an allele the defi
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -163,7 +164,9 @@ def read_vcf(path: str | os.PathLike, genes: dict[str, GeneDefinition]) -> tuple
     if n == 0:
         raise InputError("VCF has no samples", path)
     has_ps = "##FORMAT=<ID=PS," in vcf.raw_header
-    strip = _vcf_contig_prefix(list(vcf.seqnames)) == "strip"
+    # contig names from the header only (cyvcf2's seqnames would try to load a missing index)
+    contigs = re.findall(r"^##contig=<ID=([^,>]+)", vcf.raw_header, flags=re.M)
+    strip = _vcf_contig_prefix(contigs) == "strip"
     lookup: dict[tuple[str, int], tuple[str, int]] = {}
     out: dict[str, GeneGenotypes] = {}
     for name, gene in genes.items():

@@ -17,6 +17,7 @@ import json
 import re
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from hpcgen.pgx.definitions import data_dir
@@ -115,70 +116,115 @@ def _matches(rec: dict, state: dict[str, tuple[frozenset, dict | None]]) -> bool
     return any_called
 
 
-def recommend(calls: pd.DataFrame, sources: tuple[str, ...] = ("CPIC", "DPWG")) -> pd.DataFrame:
-    """Recommendations for every sample of ``calls`` (genes.tsv rows with phenotypes).
+def _gene_states(calls: pd.DataFrame, samples: list[str]) -> dict[str, tuple[np.ndarray, list]]:
+    """Per gene: int code per sample (0 = gene absent) and the distinct (status, diplotype, phenotype,
+    activity) states the codes index (state 0 = absent)."""
+    index = pd.Index(samples)
+    out = {}
+    for gene, grp in calls.groupby("gene", sort=False):
+        text = (grp["call_status"].astype(str) + "\x1f" + grp["diplotype"].astype(str) + "\x1f"
+                + grp["phenotype"].astype(str) + "\x1f" + grp["activity_score"].astype(str))
+        local, uniques = pd.factorize(text)
+        codes = np.zeros(len(samples), np.int64)
+        codes[index.get_indexer(grp["sample"])] = local + 1
+        out[gene] = (codes, [None] + [u.split("\x1f") for u in uniques])
+    return out
 
-    Returns
-    -------
-    DataFrame with the columns of drugs.tsv (docs/CONTRACTS.md): one row per sample, drug, guideline and
-    matching recommendation (several when the guideline splits by population).
+
+def recommend_index(calls: pd.DataFrame, sources: tuple[str, ...] = ("CPIC", "DPWG")
+                    ) -> tuple[list[str], np.ndarray, np.ndarray, pd.DataFrame]:
+    """Recommendations as indices: (samples, sample_idx, template_idx, templates).
+
+    ``templates`` holds one row per distinct output row content (drugs.tsv columns except ``sample``);
+    row k of the result is ``templates.iloc[template_idx[k]]`` for ``samples[sample_idx[k]]``. Work is
+    done once per distinct combination of a guideline's gene states; the cohort only costs index arrays.
     """
     guidelines = load_guidelines(tuple(sources))
     status_alleles = _status_alleles(guidelines)
-    cols = ["call_status", "diplotype", "phenotype", "activity_score"]
-    wide = calls.pivot_table(index="sample", columns="gene", values=cols, aggfunc="first")
     samples = list(dict.fromkeys(calls["sample"]))
-    wide = wide.reindex(samples)
-    frames = []
+    n = len(samples)
+    states = _gene_states(calls, samples)
+    templates: list[dict] = []
+    s_parts, t_parts = [], []
     for gl in guidelines:
-        sig_cols = []
-        sig = pd.DataFrame(index=wide.index)
+        key = np.zeros(n, np.int64)
+        radix = []
         for gene in gl.genes:
-            for c in cols:
-                name = f"{c}|{gene}"
-                sig[name] = wide[(c, gene)].fillna("") if (c, gene) in wide.columns else ""
-                sig_cols.append(name)
-        sig = sig.fillna("")
-        uniq = sig.drop_duplicates()
-        rows = []
-        for idx, rec_row in uniq.iterrows():
+            codes, st = states.get(gene, (np.zeros(n, np.int64), [None]))
+            key = key * len(st) + codes
+            radix.append((gene, st, len(st)))
+        uniq, inv = np.unique(key, return_inverse=True)
+        inv = inv.ravel()
+        tmpl_of_u: list[list[int]] = []
+        for u in uniq:
+            rest = int(u)
+            decoded = {}
+            for gene, st, size in reversed(radix):
+                decoded[gene] = st[rest % size]
+                rest //= size
             state = {}
+            phen = []
+            any_called = False
             for gene in gl.genes:
-                st, dip, ph, act = (rec_row[f"{c}|{gene}"] for c in cols)
-                state[gene] = gene_keys(gene, st, dip, ph, act, status_alleles.get(gene, set()))
-            phenos = ";".join(rec_row[f"phenotype|{gene}"] or "No Result" for gene in gl.genes)
-            any_called = any(rec_row[f"call_status|{gene}"] in ("called", "outside_call") for gene in gl.genes)
+                row = decoded[gene]
+                if row is None:
+                    state[gene] = (frozenset({"No Result"}), None)
+                    phen.append("No Result")
+                    continue
+                st_, dip, ph, act = row
+                state[gene] = gene_keys(gene, st_, dip, ph, act, status_alleles.get(gene, set()))
+                phen.append(ph or "No Result")
+                any_called |= st_ in ("called", "outside_call")
+            base = {"source": gl.source, "genes": ";".join(gl.genes), "phenotypes": ";".join(phen),
+                    "guideline_id": gl.id, "guideline_version": gl.version}
             matched = [r for r in gl.recommendations if any_called and _matches(r, state)]
-            base = {"source": gl.source, "genes": ";".join(gl.genes), "phenotypes": phenos,
-                    "guideline_id": gl.id, "guideline_version": gl.version, "_sig": idx}
+            ids = []
             if not matched:
                 text = NO_MATCHING_RECOMMENDATION if any_called else NO_RECOMMENDATION_POSSIBLE
                 for drug in gl.drugs:
-                    rows.append({**base, "drug": drug, "recommendation": text, "classification": "",
-                                 "implications": "", "actionable": False})
-                continue
+                    ids.append(len(templates))
+                    templates.append({**base, "drug": drug, "recommendation": text, "classification": "",
+                                      "implications": "", "actionable": False})
             for r in matched:
                 text = html_to_text(r["text"]["html"])
                 pop = r.get("population")
                 if pop and pop != "general":
                     text = f"[{pop}] {text}"
-                drugs = [c["name"] for c in r.get("relatedChemicals") or []] or list(gl.drugs)
-                for drug in drugs:
-                    rows.append({**base, "drug": drug, "recommendation": text,
-                                 "classification": (r.get("classification") or {}).get("term", ""),
-                                 "implications": " | ".join(r.get("implications") or []),
-                                 "actionable": bool(r.get("dosingInformation") or r.get("alternateDrugAvailable"))})
-        if not rows:
-            continue
-        recs = pd.DataFrame(rows)
-        # map every sample to the signature row it shares
-        key = sig[sig_cols].astype(str).agg("\x1f".join, axis=1)
-        ukey = uniq[sig_cols].astype(str).agg("\x1f".join, axis=1)
-        sig_of = dict(zip(ukey.values, ukey.index))
-        first = key.map(sig_of)
-        joined = pd.DataFrame({"sample": wide.index, "_sig": first.values}).merge(recs, on="_sig", how="inner")
-        frames.append(joined.drop(columns="_sig"))
-    if not frames:
+                for drug in [c["name"] for c in r.get("relatedChemicals") or []] or list(gl.drugs):
+                    ids.append(len(templates))
+                    templates.append({**base, "drug": drug, "recommendation": text,
+                                      "classification": (r.get("classification") or {}).get("term", ""),
+                                      "implications": " | ".join(r.get("implications") or []),
+                                      "actionable": bool(r.get("dosingInformation") or r.get("alternateDrugAvailable"))})
+            tmpl_of_u.append(ids)
+        # expand: every sample gets the template rows of its combination
+        counts = np.array([len(t) for t in tmpl_of_u], np.int64)
+        per_sample = counts[inv]
+        s_idx = np.repeat(np.arange(n, dtype=np.int64), per_sample)
+        flat = np.concatenate([np.asarray(t, np.int64) for t in tmpl_of_u]) if counts.sum() else np.zeros(0, np.int64)
+        offsets = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        start = offsets[inv]
+        within = np.arange(per_sample.sum()) - np.repeat(np.cumsum(per_sample) - per_sample, per_sample)
+        t_idx = flat[np.repeat(start, per_sample) + within]
+        s_parts.append(s_idx)
+        t_parts.append(t_idx)
+    table = pd.DataFrame(templates, columns=[c for c in DRUG_COLUMNS if c != "sample"])
+    if not s_parts:
+        return samples, np.zeros(0, np.int64), np.zeros(0, np.int64), table
+    return samples, np.concatenate(s_parts), np.concatenate(t_parts), table
+
+
+def recommend(calls: pd.DataFrame, sources: tuple[str, ...] = ("CPIC", "DPWG")) -> pd.DataFrame:
+    """Recommendations for every sample of ``calls`` (genes rows with phenotypes), as drugs.tsv rows.
+
+    One row per sample, drug, guideline and matching recommendation (several when the guideline splits
+    by population); sorted by sample (input order), drug, source.
+    """
+    samples, s_idx, t_idx, table = recommend_index(calls, sources)
+    if len(s_idx) == 0:
         return pd.DataFrame(columns=DRUG_COLUMNS)
-    out = pd.concat(frames, ignore_index=True)[DRUG_COLUMNS]
-    return out.sort_values(["sample", "drug", "source"], kind="stable").reset_index(drop=True)
+    out = table.iloc[t_idx].reset_index(drop=True)
+    out.insert(0, "sample", np.asarray(samples, dtype=object)[s_idx])
+    out["_s"] = s_idx
+    out = out.sort_values(["_s", "drug", "source"], kind="stable").drop(columns="_s").reset_index(drop=True)
+    return out[DRUG_COLUMNS]
