@@ -140,8 +140,13 @@ class Background:
             individual[cols] = f + np.arange(cols.size)
         self.nodes = np.stack([2 * individual, 2 * individual + 1], axis=1)
         sample_sets = [msprime.SampleSet(counts[g], population=g) for g in order if counts[g]]
+        self.sims, self.selected, self.windows = [], [], []
+        if self.n_variants == 0:  # PharmCAT positions only
+            return
         density = float(np.interp(math.log(2 * self.n_samples), self._DENSITY_LN_N, self._DENSITY))
-        length = max(1.25 * self.n_variants / density, 23 * 5_000.0)
+        # at least one full window per contig: small cohorts are thinned from a longer simulation, so LD still
+        # spans a realistic ~100 kb around each variant
+        length = max(1.25 * self.n_variants / density, 23 * window_kb * 1000.0)
         demography = out_of_africa()
         for attempt in range(6):
             n_windows = max(23, int(math.ceil(length / (window_kb * 1000))))
