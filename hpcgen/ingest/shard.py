@@ -17,6 +17,7 @@ import numpy as np
 from hpcgen.errors import InputError
 from hpcgen.fsutil import atomic_write_text
 from hpcgen.ingest.htslog import captured_stderr, htslib_reason
+from hpcgen.ingest.split_numba import split_calls
 from hpcgen.store import schema as S
 from hpcgen.store.writer import ShardWriter
 
@@ -146,6 +147,8 @@ def ingest_shard(task: ShardTask) -> dict[str, Any]:
     writer = ShardWriter(task.out, task.samples, task.chrom, task.start, task.end, fields=task.fields,
                          attrs=task.attrs, **task.store)
     last = (task.start, "start of shard")
+    # a record whose FORMAT lacks GT: every call missing, printed "." by bcftools
+    missing = np.tile(np.array([[S.MISSING, 0]], dtype=np.int16), (n, 1))
     error: InputError | None = None
     try:
         with captured_stderr() as messages:
@@ -160,19 +163,33 @@ def ingest_shard(task: ShardTask) -> dict[str, Any]:
                     if pos < last[0]:
                         raise InputError("records are not sorted by position (sort with bcftools sort)", task.display, where)
                     last = (pos, where)
-                    alts = rec.ALT
-                    alleles, phased = decode_calls(rec, n)
-                    if alleles.shape[0] != n:
-                        raise InputError(f"{alleles.shape[0]} genotype columns, header has {n} samples", task.display, where)
-                    top = int(alleles.max(initial=-1))
-                    if top > len(alts):
-                        raise InputError(f"malformed GT: allele {top} but only {len(alts)} ALT allele(s)", task.display, where)
-                    calls = {f: v for f in task.fields if (v := _call_field(rec, f.upper(), n)) is not None}
-                    vid, qual, filt = rec.ID or ".", rec.QUAL, ";".join(rec.FILTERS) or "."
-                    qual = np.nan if qual is None else qual
-                    ref = rec.REF
-                    for k, gt in enumerate(split_alleles(alleles, len(alts))):
-                        writer.add(pos, vid, ref, alts[k] if alts else ".", qual, filt, gt, phased, calls)
+                    alts = rec.ALT or ["."]
+                    n_alt = len(rec.ALT)
+                    gt = rec.genotype
+                    arr = gt.array() if gt is not None else missing
+                    if arr.shape[0] != n:
+                        raise InputError(f"{arr.shape[0]} genotype columns, header has {n} samples", task.display, where)
+                    qual = rec.QUAL
+                    args = (pos, rec.ID or ".", rec.REF, alts, np.nan if qual is None else qual,
+                            ";".join(rec.FILTERS) or ".")
+                    if len(alts) <= writer.cv:
+                        g_rows, ph_rows, call_rows = writer.reserve(len(alts), arr.shape[1] - 1)
+                        top = split_calls(arr, n_alt, g_rows, ph_rows)
+                    else:  # more ALTs than buffer rows (tiny test chunkings): the slow path, row by row
+                        alleles, phased = decode_calls(rec, n)
+                        top = int(alleles.max(initial=-1))
+                    if top > n_alt:
+                        raise InputError(f"malformed GT: allele {top} but only {n_alt} ALT allele(s)", task.display, where)
+                    for f in task.fields:
+                        values = _call_field(rec, f.upper(), n)
+                        if values is not None and len(alts) <= writer.cv:
+                            call_rows[f][:] = values
+                    if len(alts) <= writer.cv:
+                        writer.commit(*args)
+                    else:
+                        calls = {f: v for f in task.fields if (v := _call_field(rec, f.upper(), n)) is not None}
+                        for k, g in enumerate(split_alleles(alleles, n_alt)):
+                            writer.add(*args[:3], alts[k], *args[4:], g, phased, calls)
             except InputError as exc:
                 error = exc
             except Exception as exc:  # noqa: BLE001 - cyvcf2 raises bare Exception on htslib read errors

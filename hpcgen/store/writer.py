@@ -162,6 +162,45 @@ class ShardWriter:
         if self._n == self.cv:
             self.flush()
 
+    def reserve(self, k: int, ploidy: int) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        """Views of the next ``k`` buffer rows, to be filled in place and then :meth:`commit`-ed.
+
+        Parameters
+        ----------
+        k
+            Records about to be added (at most ``chunk_variants``).
+        ploidy
+            Their ploidy (the store grows to it if larger).
+
+        Returns
+        -------
+        (genotype int8 (k, n_samples, ploidy_store), phased bool (k, n_samples), {field: int32 (k, n_samples)})
+            Genotype rows arrive filled with -2, call fields with -1.
+        """
+        if k > self.cv:
+            raise ValueError(f"cannot reserve {k} rows in a buffer of {self.cv}")
+        if self._n + k > self.cv:
+            self.flush()
+        if ploidy > self.ploidy:
+            self._grow_ploidy(ploidy)
+        a, b = self._n, self._n + k
+        return self._gt[a:b], self._ph[a:b], {f: buf[a:b] for f, buf in self._call.items()}
+
+    def commit(self, pos: int, vid: str, ref: str, alts: list[str], qual: float, filt: str) -> None:
+        """Record the variant fields of the rows filled after :meth:`reserve` (one per ALT, in order)."""
+        v = self._var
+        k = len(alts)
+        v["chrom"].extend([self.chrom] * k)
+        v["pos"].extend([pos] * k)
+        v["id"].extend([vid] * k)
+        v["ref"].extend([ref] * k)
+        v["alt"].extend(alts)
+        v["qual"].extend([qual] * k)
+        v["filter"].extend([filt] * k)
+        self._n += k
+        if self._n == self.cv:
+            self.flush()
+
     def flush(self) -> None:
         """Write the buffered records (whole chunks but for the shard's last) and reset the buffer."""
         n = self._n
