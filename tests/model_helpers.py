@@ -62,3 +62,24 @@ def random_cohort(path: Path, n: int, seed: int, noise: float = 0.55, start: int
         rows.append(patient(f"PA{start + i:05d}", race=race, age=age, height=f"{h:.1f}", weight=f"{w:.1f}", cyp=cyp,
                             vk=vk, dose=f"{dose:.2f}", amio=str(amio), carb=str(ind)))
     return write_table(path, rows)
+
+
+def genes_tsv_from_truth(truth: Path, out_dir: Path, key: bytes, genes=("CYP2C9", "VKORC1", "CYP4F2")) -> Path:
+    """A pgx ``genes.tsv`` (docs/CONTRACTS.md columns, pseudonymized samples) from the demo's star-allele truth.
+
+    Stands in for ``hpcgen pgx call`` output so the model's join is tested on the contract's format.
+    """
+    import pandas as pd
+
+    from hpcgen.pseudonym import pseudonymize
+
+    t = pd.read_csv(truth, sep="\t", dtype=str)
+    t = t[t["gene"].isin(genes)]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    df = pd.DataFrame({"sample": pseudonymize(list(t["sample"]), key), "gene": t["gene"].to_numpy(),
+                       "diplotype": (t["allele1"] + "/" + t["allele2"]).to_numpy(), "phenotype": "",
+                       "activity_score": "", "call_status": "called", "missing_positions": "", "warnings": "",
+                       "source": "hpcgen-matcher"})
+    path = out_dir / "genes.tsv"
+    path.write_text("# data_version=test\n" + df.to_csv(sep="\t", index=False))
+    return path

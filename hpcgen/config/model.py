@@ -1,6 +1,8 @@
 """Dose / response model training defaults."""
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from hpcgen.config.base import Section
@@ -19,6 +21,8 @@ class ModelConfig(Section):
     checkpoint_every: int = Field(5, gt=0, description="epochs between checkpoints (saved on all ranks)")
     val_fraction: float = Field(0.15, gt=0, lt=0.5, description="share of rows for validation (early stopping)")
     test_fraction: float = Field(0.15, gt=0, lt=0.5, description="share of rows held out for the registry metrics and promotion")
+    loss: Literal["huber", "mse"] = Field("huber", description="training loss on the standardized sqrt dose (huber: robust to outlying doses)")
+    huber_delta: float = Field(0.5, gt=0, description="Huber loss threshold (standardized sqrt-dose units)")
     hidden: list[int] = Field([32, 16], description="dose-mlp hidden layer widths")
     dropout: float = Field(0.1, ge=0, lt=1, description="dropout in the hidden layers")
     n_pcs: int = Field(4, ge=0, description="ancestry PCs from QC used as features")

@@ -82,6 +82,17 @@ def vkorc1_from_diplotype(diplotype: str) -> str | None:
     return ("G/G", "A/G", "A/A")[n_alt]
 
 
+def _cyp2c9(diplotype) -> str | None:
+    from hpcgen.model.clinical import normalize_cyp2c9
+
+    if not isinstance(diplotype, str):
+        return None
+    try:
+        return normalize_cyp2c9(diplotype)
+    except ValueError:
+        return None
+
+
 def load_pgx_genes(pgx_dir: str | os.PathLike) -> pd.DataFrame:
     """Per-sample warfarin genes from ``PGX_DIR/genes.tsv``: sample, cyp2c9, vkorc1, cyp4f2_star3 (0/1/2 or NaN)."""
     path = Path(pgx_dir) / "genes.tsv"
@@ -94,11 +105,13 @@ def load_pgx_genes(pgx_dir: str | os.PathLike) -> pd.DataFrame:
     called = g[g["call_status"].isin(["called", "outside_call"])]
     out = pd.DataFrame({"sample": sorted(set(g["sample"]))}).set_index("sample")
     cyp = called[called["gene"] == "CYP2C9"].set_index("sample")["diplotype"]
-    out["cyp2c9"] = cyp.reindex(out.index)
+    out["cyp2c9"] = [_cyp2c9(v) for v in cyp.reindex(out.index)]
     vk = called[called["gene"] == "VKORC1"].set_index("sample")["diplotype"]
     out["vkorc1"] = [vkorc1_from_diplotype(v) if isinstance(v, str) else None for v in vk.reindex(out.index)]
     f2 = called[called["gene"] == "CYP4F2"].set_index("sample")["diplotype"]
-    out["cyp4f2_star3"] = [float(v.split("/").count("*3")) if isinstance(v, str) else np.nan for v in f2.reindex(out.index)]
+    # rs2108622 (V433M) is on *3 and on *4 (*2 + *3 core variants)
+    out["cyp4f2_star3"] = [float(sum(a.strip() in ("*3", "*4") for a in v.split("/"))) if isinstance(v, str) else np.nan
+                           for v in f2.reindex(out.index)]
     return out.reset_index()
 
 
@@ -106,12 +119,12 @@ def load_pcs(path: str | os.PathLike, n_pcs: int) -> pd.DataFrame:
     """Ancestry PCs: a QC output folder (pca.tsv / pcs.tsv / *.eigenvec) or a table with sample + PC1..PCk."""
     p = Path(path)
     if p.is_dir():
-        cands = [p / n for n in ("pca.tsv", "pcs.tsv", "pca/pcs.tsv", "pca/pca.tsv")] + sorted(p.glob("*.eigenvec"))
+        cands = [p / n for n in ("pca.parquet", "pca.tsv", "pcs.tsv")] + sorted(p.glob("*.eigenvec"))
         cands = [c for c in cands if c.is_file()]
         if not cands:
-            raise InputError("no PCA table in QC folder (pca.tsv, pcs.tsv or *.eigenvec)", p)
+            raise InputError("no PCA table in QC folder (pca.parquet, pca.tsv, pcs.tsv or *.eigenvec)", p)
         p = cands[0]
-    df = _read_tsv(p)
+    df = pd.read_parquet(p).astype({"sample": str}) if p.suffix == ".parquet" else _read_tsv(p)
     sid = next((c for c in ("sample", "IID", "sample_id") if c in df.columns), None)
     pcs = [c for c in df.columns if re.fullmatch(r"PC\d+", c)]
     if sid is None or not pcs:
@@ -181,6 +194,11 @@ def build_features(clinical: pd.DataFrame, pgx_dir=None, pcs=None, id_mapping=No
         for c in pc.columns[1:]:
             extra[c] = m[c].fillna(0.0)
     terms = design_terms(frame)[list(BASE_FEATURES)]
+    # allele counts let the model score CYP2C9 alleles the IWPC equation lumps into "unknown" (*5, *8, *11 ...)
+    alleles = frame["cyp2c9"].map(lambda g: g.split("/") if isinstance(g, str) else [])
+    terms["cyp2c9_n_star2"] = alleles.map(lambda a: a.count("*2")).astype(float)
+    terms["cyp2c9_n_star3"] = alleles.map(lambda a: a.count("*3")).astype(float)
+    terms["cyp2c9_n_other"] = alleles.map(lambda a: sum(x not in ("*1", "*2", "*3") for x in a)).astype(float)
     full = pd.concat([terms, extra], axis=1)
     if feature_names is not None:
         for c in feature_names:

@@ -40,6 +40,7 @@ class TrainSpec:
     arrays : .npz with x_train, y_train, x_val, y_val (standardized float32)
     work_dir : checkpoints, history.json, model.safetensors
     seed, epochs, batch_size, learning_rate, weight_decay, zero_stage, patience, checkpoint_every
+    loss : "huber" (robust to the heavy-tailed residuals of doses; the default) or "mse"
     device : "cpu" or "cuda"
     """
 
@@ -56,6 +57,8 @@ class TrainSpec:
     patience: int = 20
     checkpoint_every: int = 5
     keep_checkpoints: int = 2
+    loss: str = "huber"
+    huber_delta: float = 0.5
     device: str = "cpu"
     extra: dict = field(default_factory=dict)
 
@@ -197,9 +200,12 @@ def _train(spec: TrainSpec, torch) -> dict:
         log(f"resumed from checkpoint {tag} (epoch {resumed_from}, step {engine.global_steps})")
 
     shard = rank_shard(len(x_train), rank, world)
-    mse = torch.nn.MSELoss()
+    mse = torch.nn.HuberLoss(delta=spec.huber_delta) if spec.loss == "huber" else torch.nn.MSELoss()
     t0, n_samples = time.perf_counter(), 0
     for epoch in range(state["epoch"] + 1, spec.epochs):
+        # dropout draws from torch's global generator: seed it per (seed, epoch, rank) so a resumed run
+        # draws exactly what the uninterrupted run would have
+        torch.manual_seed(spec.seed * 1_000_003 + epoch * 1009 + rank)
         engine.train()
         total, count = 0.0, 0
         for idx in epoch_batches(shard, spec.batch_size, spec.seed, epoch, rank):

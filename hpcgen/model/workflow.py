@@ -109,7 +109,8 @@ def fit(model_name: str, fs: FeatureSet, train_idx: np.ndarray, cfg: ModelConfig
     hp = hparams_for(model_name, cfg)
     spec = TrainSpec(model_name, hp, str(arrays), str(work_dir), seed=cfg.seed, epochs=cfg.epochs,
                      batch_size=cfg.batch_size, learning_rate=cfg.learning_rate, weight_decay=cfg.weight_decay,
-                     zero_stage=cfg.zero_stage, patience=cfg.patience, checkpoint_every=cfg.checkpoint_every)
+                     zero_stage=cfg.zero_stage, patience=cfg.patience, checkpoint_every=cfg.checkpoint_every,
+                     loss=cfg.loss, huber_delta=cfg.huber_delta)
     result = launch(spec, ranks=ranks, profile=profile, run_dir=work_dir / "run", timeout_min=cfg.timeout_min)
     result.update(n_train=len(tr), n_val=len(val))
     state = load_file(str(work_dir / "model.safetensors"))
@@ -131,7 +132,7 @@ def learning_curve_png(history: list[dict], path: Path) -> None:
     ax.plot(ep, [h["train_loss"] for h in history], label="train")
     ax.plot(ep, [h["val_loss"] for h in history], label="validation")
     ax.set_xlabel("epoch")
-    ax.set_ylabel("MSE (standardized sqrt dose)")
+    ax.set_ylabel("loss (standardized sqrt dose)")
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
