@@ -57,8 +57,15 @@ def test_block_counts_twin(data):
     # every call is exactly one of the classes
     assert (vc[:, :6].sum(axis=1) == g.shape[1]).all()
     rows = np.flatnonzero(rng.random(g.shape[0]) < 0.5).astype(np.int64)
-    w = rng.random(g.shape[0])
+    w = rng.random((g.shape[0], 3))
     np.testing.assert_allclose(qc_counts.expected_hom_sums(g, w, rows), qc_counts.expected_hom_sums_reference(g, w, rows))
+    # the generic (any ploidy) kernels agree with the diploid fast path
+    for got, ref in zip(qc_counts._block_counts_any_ploidy(g, vclass, auto), (vc, sc)):
+        np.testing.assert_array_equal(got, ref)
+    g3 = np.concatenate([g, np.full(g.shape[:2] + (1,), -2, np.int8)], axis=2)  # ploidy 3, padded
+    for got, ref in zip(qc_counts.block_counts(g3, vclass, auto), (vc, sc)):
+        np.testing.assert_array_equal(got, ref)
+    np.testing.assert_allclose(qc_counts.expected_hom_sums(g3, w, rows), qc_counts.expected_hom_sums_reference(g, w, rows))
     alleles = rng.integers(0, 2, len(rows)).astype(np.int8)
     np.testing.assert_array_equal(qc_counts.carrier_counts(g, rows, alleles), qc_counts.carrier_counts_reference(g, rows, alleles))
 

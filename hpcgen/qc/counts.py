@@ -86,9 +86,9 @@ def _finish_block(g: np.ndarray, sc: np.ndarray, prep: tuple) -> tuple[np.ndarra
     from hpcgen.kernels.qc_counts import S_AUTO_HOM, carrier_counts, expected_hom_sums
 
     w, rows, totals, singles = prep
-    g = np.asarray(g)
+    g = np.ascontiguousarray(g)
     # sums over each sample's non-diploid calls, subtracted from the row totals
-    missed = np.stack([expected_hom_sums(g, np.ascontiguousarray(w[:, k]), rows) for k in range(3)], axis=1)
+    missed = expected_hom_sums(g, w, rows)
     het = np.empty((g.shape[1], 3), dtype=np.float64)
     het[:, HET_OBS] = totals[1] - missed[:, 1]
     # O(HOM): autosomal homozygous calls minus those at excluded (monomorphic) variants, where every call is hom
