@@ -101,12 +101,13 @@ TERMINAL = ("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "OUT_OF_MEMORY", "NOD
 
 
 def sacct_rows(job_id: str, fields: str, steps: bool = False, timeout_s: float = 20,
-               name: str | None = None) -> list[dict[str, str]]:
+               name: str | None = None, count: int | None = None) -> list[dict[str, str]]:
     """sacct's own view of a job (to check hpcgen against it), once slurmdbd has the job's final record.
 
     slurmdbd learns of a job's end (and, for submitit's jobs, of its name) a moment after the job's own result
     file appears, so poll until the job is in a terminal state and two reads 0.5 s apart agree (and, when
-    ``name`` is given, until sacct shows that job name: it says "allocation" for a moment).
+    ``name`` is given, until sacct shows that job name: it says "allocation" for a moment; with ``count``,
+    until that many allocation rows are there: array tasks reach slurmdbd one by one).
     """
     cmd = ["sacct", "-D", "--parsable2", "-o", f"JobID,State,{fields}", "-j", job_id] + ([] if steps else ["-X"])
     t0 = time.monotonic()
@@ -118,6 +119,7 @@ def sacct_rows(job_id: str, fields: str, steps: bool = False, timeout_s: float =
         final = [r for r in rows if "." not in r["JobID"]]
         done = bool(final) and all(r["State"].startswith(TERMINAL + ("REQUEUED",)) for r in final)
         done = done and (name is None or all(r.get("JobName") == name for r in final))
+        done = done and (count is None or len(final) == count)
         if done and rows == previous or time.monotonic() - t0 > timeout_s:
             return rows
         previous = rows if done else None

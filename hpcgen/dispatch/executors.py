@@ -91,33 +91,39 @@ def job_state(job) -> str:
 
 
 def wait_jobs(jobs: Sequence[Any], desc: str, poll_max_s: float = 30.0, timeout_s: float | None = None) -> None:
-    """Wait until every job has finished, with a progress bar; one batched sacct call per round.
+    """Wait until every job has finished, with a progress bar.
 
-    A job is finished when its result file exists (no sacct needed) or sacct reports a terminal state.
-    The pause between rounds grows from 0.5 s to ``poll_max_s``.
+    A job is finished when its result file exists (a file check, every 0.5 s) or when sacct reports a terminal
+    state: that catches jobs that die without a result (cancelled, killed, node failure). sacct is called for
+    all unfinished jobs at once (submitit's shared watcher), 2 s after the start, then at doubling intervals
+    up to ``poll_max_s``, so a long wait costs few calls.
     """
     from submitit.slurm.slurm import SlurmJob
 
     watcher = SlurmJob.watcher
     pending = list(jobs)
-    delay = 0.5
     start = time.monotonic()
+    sacct_gap = 2.0
+    next_sacct = start + sacct_gap
     bar = progress(iter(()), total=len(pending), desc=desc, unit="job")
-    while pending:
-        still = [j for j in pending if not j.paths.result_pickle.exists()]
-        if still:
-            watcher.update()  # one sacct call for every registered unfinished job
+    try:
+        while pending:
+            still = [j for j in pending if not j.paths.result_pickle.exists()]
+            now = time.monotonic()
+            if still and now >= next_sacct:
+                watcher.update()  # one sacct call for every registered unfinished job
+                sacct_gap = min(sacct_gap * 2, poll_max_s)
+                next_sacct = now + sacct_gap
+            # a state already known terminal (from any earlier call) ends the wait without a new call
             still = [j for j in still if job_state(j) not in TERMINAL_STATES]
-        if hasattr(bar, "update"):
             bar.update(len(pending) - len(still))
-        pending = still
-        if not pending:
-            break
-        if timeout_s is not None and time.monotonic() - start > timeout_s:
-            raise HpcgenError(f"{desc}: {len(pending)} job(s) still running after {timeout_s:.0f} s")
-        time.sleep(delay)
-        delay = min(delay * 1.5, poll_max_s)
-    if hasattr(bar, "close"):
+            pending = still
+            if not pending:
+                break
+            if timeout_s is not None and now - start > timeout_s:
+                raise HpcgenError(f"{desc}: {len(pending)} job(s) still running after {timeout_s:.0f} s")
+            time.sleep(0.5)
+    finally:
         bar.close()
 
 
