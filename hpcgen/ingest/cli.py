@@ -17,8 +17,10 @@ import click
               help="Real -> pseudonym table to write (mode 0600) [STORE.id_mapping.tsv beside the store].")
 @click.option("--build", type=click.Choice(["GRCh38", "GRCh37"]), help="Genome build of the input [config ingest.build].")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="YAML overriding the defaults.")
-@click.option("--profile", help="Dispatch profile for the shard jobs (local, devcluster, ...) [local].")
-def ingest(input_path, out, regions, shard_size, threads, key_file, mapping, build, config_path, profile) -> None:
+@click.option("--profile", help="Dispatch profile for the shard jobs (local, devcluster, adastra-genoa, ...); "
+              "jobs are recorded in --run-dir. Without it: a local process pool.")
+@click.option("--run-dir", type=click.Path(file_okay=False), help="Job ledger for hpcgen impact [STORE.run beside the store].")
+def ingest(input_path, out, regions, shard_size, threads, key_file, mapping, build, config_path, profile, run_dir) -> None:
     """Ingest a VCF/BCF into a genotype store (HDF5 shards + manifest.json).
 
     Multi-allelic records are split as `bcftools norm -m -any` does; contigs are named chr1..chr22,
@@ -35,7 +37,7 @@ def ingest(input_path, out, regions, shard_size, threads, key_file, mapping, bui
     manifest = run_ingest(
         input_path, out_path, key=key, mapping_path=mapping,
         regions=[r for r in regions.split(",") if r.strip()] if regions else None,
-        shard_size_bp=shard_size, threads=threads, build=build, config=cfg, profile=profile)
+        shard_size_bp=shard_size, threads=threads, build=build, config=cfg, profile=profile, run_dir=run_dir)
     click.echo(str(manifest))
 
 

@@ -93,7 +93,14 @@ def _run_local(tasks: list[ShardTask], threads: int) -> list[dict[str, Any]]:
 def _run_dispatched(tasks: list[ShardTask], profile: str, run_dir: Path, threads: int) -> list[dict[str, Any]]:
     from hpcgen.dispatch import Resources, run_array
 
-    return run_array(ingest_shard, tasks, profile=profile, resources=Resources(cpus_per_task=1, mem_gb=4.0),
+    if not tasks:
+        return []
+    t = tasks[0]
+    # the writer's buffer (genotypes, phasing, DP/GQ) dominates a shard job's memory; 3x leaves room for
+    # HDF5 chunk copies and the interpreter
+    buffer = t.store["chunk_variants"] * len(t.samples) * (4 + 1 + 4 * len(t.fields))
+    mem_gb = round(max(2.0, 3 * buffer / 1e9 + 1.0), 1)
+    return run_array(ingest_shard, tasks, profile=profile, resources=Resources(cpus_per_task=1, mem_gb=mem_gb),
                      name="ingest-shard", run_dir=run_dir, workers=threads)
 
 
@@ -131,10 +138,11 @@ def ingest(
     config
         A config object or YAML path (None: defaults / ``$HPCGEN_CONFIG``).
     profile
-        A dispatch profile: None or ``"local"`` runs shards in a local process pool; any other dispatches
-        them as an array through :func:`hpcgen.dispatch.run_array`.
+        A dispatch profile (``local``, ``devcluster``, ``adastra-genoa``...): the shards run as an array through
+        :func:`hpcgen.dispatch.run_array` and are recorded in ``run_dir`` for ``hpcgen impact``. None runs
+        them in a plain local process pool, unrecorded.
     run_dir
-        Where dispatched jobs are recorded (default ``STORE/.work/run``).
+        The run's job ledger folder (default: ``<STORE>.run`` beside the store).
 
     Raises
     ------
@@ -148,12 +156,12 @@ def ingest(
     info = read_input(input_path)  # header checks touch nothing on disk
     display = str(input_path)
     source_sha = sha256_file(info.path)
-    store = Path(out_store)
+    store = Path(out_store).resolve()  # shard jobs may run elsewhere (Slurm): every path they get is absolute
     work = store / S.WORK_DIR
     work.mkdir(parents=True, exist_ok=True)
     (store / S.MANIFEST).unlink(missing_ok=True)  # from here on the store reads as incomplete
     readable = bgzip_plain(info, work) if info.kind == "vcf" else info
-    index = ensure_index(readable)
+    index = ensure_index(readable).resolve()
     windows, max_positions = plan_windows(readable, str(index), shard_size_bp, regions)
     genome = _check_build(info, max_positions, wanted_build)
     if not windows:
@@ -176,19 +184,20 @@ def ingest(
         if name in kept:
             continue
         tasks.append(ShardTask(
-            source=str(readable.path), index=str(index), display=display, contig=w.contig, chrom=w.chrom,
+            source=str(readable.path.resolve()), index=str(index), display=display, contig=w.contig, chrom=w.chrom,
             start=w.start, end=w.end, out=str(store / S.SHARDS_DIR / name), samples=tuple(pseudonyms),
             fields=fields, store=store_cfg, attrs=attrs, done=str(work / "done" / f"{name}.json")))
     if kept:
         log.info("resuming %s: %d of %d shards already complete (checksums verified)", store, len(windows) - len(tasks), len(windows))
-    if profile in (None, "local"):
+    if profile is None:
         _run_local(tasks, threads)
     else:
-        _run_dispatched(tasks, profile, Path(run_dir or work / "run"), threads)
+        _run_dispatched(tasks, profile, Path(run_dir or store.parent / f"{store.name}.run"), threads)
     shards = [ShardInfo.from_dict(json.loads((work / "done" / f"{n}.json").read_text())) for n in names]
     for extra in set(p.name for p in (store / S.SHARDS_DIR).glob("*.h5")) - set(names):
         (store / S.SHARDS_DIR / extra).unlink()
     if mapping_path is not None:
+        Path(mapping_path).parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # a new folder: private too
         write_mapping(mapping_path, info.samples, pseudonyms)
     manifest = build_manifest(
         shards, pseudonyms, build=genome,
