@@ -95,3 +95,13 @@ def test_impact_of_a_folder_that_is_not_a_run(tmp_path):
     proc = run_hpcgen("impact", str(tmp_path))
     assert proc.returncode == 2 and "jobs.jsonl" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "impact").exists()
+
+
+def test_impact_allow_empty_for_a_run_that_dispatched_nothing(tmp_path):
+    table = tmp_path / "out" / "impact.txt"
+    proc = run_hpcgen("impact", str(tmp_path / "run"), "--out", str(tmp_path / "out"), "--allow-empty",
+                      "--table", str(table))
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads((tmp_path / "out" / "impact.json").read_text())
+    assert data["jobs"] == [] and data["total"]["jobs"] == 0
+    assert table.read_text().startswith("stage") and "TOTAL" in proc.stdout

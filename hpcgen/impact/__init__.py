@@ -13,7 +13,7 @@ from typing import Any
 from hpcgen.impact.accounting import job_impacts, totals
 
 
-def compute_impact(run_dir: str | os.PathLike, config=None) -> dict[str, Any]:
+def compute_impact(run_dir: str | os.PathLike, config=None, allow_empty: bool = False) -> dict[str, Any]:
     """The impact of every job of RUN_DIR, per stage and in total.
 
     Parameters
@@ -22,6 +22,8 @@ def compute_impact(run_dir: str | os.PathLike, config=None) -> dict[str, Any]:
         Folder holding jobs.jsonl.
     config
         An ``HpcgenConfig`` (its ``impact`` section); ``None`` loads the defaults.
+    allow_empty
+        Treat a folder without jobs.jsonl as a run with no jobs (otherwise an :class:`InputError`).
 
     Returns
     -------
@@ -31,7 +33,12 @@ def compute_impact(run_dir: str | os.PathLike, config=None) -> dict[str, Any]:
     from hpcgen.config import load_config
 
     cfg = (config or load_config(None)).impact
-    jobs, calls = job_impacts(run_dir, cfg)
+    from hpcgen.dispatch.records import JOBS_FILE
+
+    if allow_empty and not (Path(run_dir) / JOBS_FILE).exists():
+        jobs, calls = [], 0
+    else:
+        jobs, calls = job_impacts(run_dir, cfg)
     stages, total = totals(jobs)
     return {
         "run_dir": str(Path(run_dir).resolve()),
@@ -41,11 +48,12 @@ def compute_impact(run_dir: str | os.PathLike, config=None) -> dict[str, Any]:
     }
 
 
-def write_impact(run_dir: str | os.PathLike, out: str | os.PathLike | None = None, config=None) -> dict[str, Any]:
+def write_impact(run_dir: str | os.PathLike, out: str | os.PathLike | None = None, config=None,
+                 allow_empty: bool = False) -> dict[str, Any]:
     """Compute and write OUT/impact.json, OUT/jobs.tsv, OUT/impact.png (OUT defaults to RUN_DIR/impact)."""
     from hpcgen.impact.report import table, write_json, write_plot, write_tsv
 
-    result = compute_impact(run_dir, config)
+    result = compute_impact(run_dir, config, allow_empty)
     out = Path(out) if out is not None else Path(run_dir) / "impact"
     out.mkdir(parents=True, exist_ok=True)
     write_tsv(out / "jobs.tsv", result["jobs"])

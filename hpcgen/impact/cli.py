@@ -13,7 +13,12 @@ import click
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
               help="Config YAML (impact section: grid intensity, prices).")
 @click.option("--json", "as_json", is_flag=True, help="Print the totals as JSON instead of the table.")
-def impact(run_dir: str, out: str | None, config_path: str | None, as_json: bool) -> None:
+@click.option("--table", "table_path", type=click.Path(dir_okay=False), default=None,
+              help="Also write the table to this file.")
+@click.option("--allow-empty", is_flag=True,
+              help="A run folder without jobs.jsonl (nothing dispatched) gives an empty report, not an error.")
+def impact(run_dir: str, out: str | None, config_path: str | None, as_json: bool, table_path: str | None,
+           allow_empty: bool) -> None:
     """Account every job of RUN_DIR (sacct for Slurm jobs, process accounting for local ones).
 
     Prints a table per stage with CPU-hours, GPU-hours, max RSS, energy (measured, or a Green Algorithms
@@ -21,9 +26,12 @@ def impact(run_dir: str, out: str | None, config_path: str | None, as_json: bool
     impact.png.
     """
     from hpcgen.config import load_config
+    from hpcgen.fsutil import atomic_write_text
     from hpcgen.impact import write_impact
 
-    result = write_impact(run_dir, out, load_config(config_path))
+    result = write_impact(run_dir, out, load_config(config_path), allow_empty=allow_empty)
+    if table_path:
+        atomic_write_text(table_path, result["table"] + "\n")
     if as_json:
         click.echo(json.dumps({"stages": result["stages"], "total": result["total"]}, indent=2, default=str))
     else:

@@ -37,7 +37,7 @@ def table(stages: list[dict[str, Any]], total: dict[str, Any], factors: dict[str
         if n == len(cells) - 1:
             lines.append("-" * len(lines[0]))
         lines.append("  ".join(x.ljust(w) if i == 0 else x.rjust(w) for i, (x, w) in enumerate(zip(c, widths))))
-    lines.append(f"* energy estimated with Green Algorithms (profile constants, PUE included); "
+    lines.append(f"*: energy estimated with Green Algorithms (profile constants, PUE included); "
                  f"carbon at {factors['grid_gco2e_per_kwh']} gCO2e/kWh ({factors['grid_source']}, {factors['grid_date']}); "
                  f"cost at {factors['eur_per_cpu_hour']} EUR/CPU-h, {factors['eur_per_gpu_hour']} EUR/GPU-h ({factors['price_source']})")
     return "\n".join(lines)
