@@ -40,10 +40,17 @@ def environment(lang: str) -> Environment:
     env.filters["datatext"] = _datatext_filter
     env.filters["num"] = functools.partial(_num_filter, lang)
     env.filters["pct"] = functools.partial(_pct_filter, lang)
+    env.tests["no_rec"] = no_recommendation
+    env.filters["no_rec"] = no_recommendation
     env.globals["css"] = Markup(CSS_PATH.read_text(encoding="utf-8"))
     env.globals["hpcgen_version"] = __version__
     env.globals["lang"] = lang
     return env
+
+
+def no_recommendation(text: Any) -> bool:
+    """True for the pgx stage's "no recommendation possible" (a gene the drug needs was not called)."""
+    return str(text or "").strip().lower().startswith("no recommendation possible")
 
 
 def _term_filter(lang: str, value: Any) -> Markup:
