@@ -55,7 +55,7 @@ def masked_genotypes(store, q):
     args = [a for a in (dp, gq) if a is not None]
 
     def fn(g, *fields):
-        fields = list(fields)
+        fields = [f[:, :, 0] for f in fields]  # passed with a trailing axis to line up with the ploidy axis
         d = fields.pop(0) if use_dp else None
         qq = fields.pop(0) if use_gq else None
         return _mask_calls(g, d, qq, q.min_dp, q.min_gq)

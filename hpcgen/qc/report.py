@@ -78,7 +78,7 @@ def _figures(variants: pd.DataFrame, samples: pd.DataFrame, pcs: pd.DataFrame | 
         ax.set_ylabel("PC2")
         ax.set_title("PCA" + (" by ancestry group" if "ancestry" in pcs else ""))
         ax.legend(frameon=False, fontsize=8, markerscale=2)
-        figs["PCA"] = _png(fig)
+        figs["PCA by ancestry group" if "ancestry" in pcs else "PCA"] = _png(fig)
     return figs
 
 

@@ -129,6 +129,7 @@ def run_qc(store_path: str | os.PathLike, out_dir: str | os.PathLike, *, config:
             t = time.perf_counter()
             res = compute_pca(gt, af, use, q.pca_components, seed=q.pca_seed, n_power_iter=q.pca_power_iter, **ck)
             timings["pca_s"] = time.perf_counter() - t
+        if q.pca_components > 0 and res.pcs.shape[1] > 0:  # none from a single sample or variant
             pcs = pd.DataFrame({"sample": store.samples})
             if ancestry is not None:
                 pcs["ancestry"] = ancestry.to_numpy()
