@@ -198,8 +198,10 @@ class Background:
         samples = self.nodes.ravel()
         for w, ts, selected in zip(self.windows, self.sims, self.selected):
             pos, alleles, rows = [], [], []
-            for var in ts.variants(samples=samples):
-                if not selected[var.site.id]:
+            site_pos = ts.tables.sites.position
+            # site ids follow iteration order; var.site would build a Python object per site (slow)
+            for site, var in enumerate(ts.variants(samples=samples, copy=False)):
+                if not selected[site]:
                     continue
                 g = var.genotypes
                 counts = np.bincount(g, minlength=len(var.alleles))
@@ -209,7 +211,7 @@ class Background:
                 remap[present] = np.arange(present.size, dtype=np.int8)
                 rows.append(remap[g])
                 alleles.append(tuple(var.alleles[i] for i in present))
-                pos.append(w.start + int(var.site.position) + 1)
+                pos.append(w.start + int(site_pos[site]) + 1)
             if not pos:
                 continue
             haps = np.stack(rows).reshape(len(rows), self.n_samples, 2)

@@ -27,6 +27,7 @@ def demo_data(samples: int | None, variants: int | None, seed: int | None, out_d
         phased_fraction=cfg.phased_fraction,
         with_depth=cfg.depth_fields,
         window_kb=cfg.window_kb,
+        relative_fraction=cfg.relative_fraction,
     )
     for key, path in paths.items():
         click.echo(f"{key}\t{path}")

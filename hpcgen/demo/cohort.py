@@ -7,7 +7,8 @@ Outputs (every file written atomically; the same arguments give the same bytes):
     PharmCAT position (:mod:`hpcgen.demo.pgx_alleles`); ``GT:DP:GQ``; unphased except for a share of samples
     written phased throughout; chrX haploid in males; a small rate of missing calls (none at PharmCAT positions).
 ``samples.tsv``
-    sample, sex, ancestry (EUR/AFR/EAS/ADM), ancestry_label, phased.
+    sample, sex, ancestry (EUR/AFR/EAS/ADM), ancestry_label, phased, relative_of (the sample whose first haplotype
+    this one shares: a first-degree relative; empty for most).
 ``pgx_truth.tsv``
     sample, gene, allele1, allele2 (haplotype 1 and 2 as written; allele2 empty for a male's X-linked gene),
     ancestry, phased.
@@ -31,7 +32,7 @@ from hpcgen.demo.demography import GROUP_SHARES, GROUPS
 from hpcgen.demo.grch38 import CONTIG_LENGTHS
 from hpcgen.demo.pgx_alleles import assign_alleles, draw_haplotype_sources, gene_models, pgx_haplotypes, read_positions
 from hpcgen.demo.vcf_writer import MAX_DP, BgzipWriter, BlockFormatter, header
-from hpcgen.fsutil import atomic_path, atomic_write_text
+from hpcgen.fsutil import PRIVATE_FILE_MODE, atomic_path, atomic_write_text
 
 SITE_PREFIX = "CHU-LYON"
 
@@ -74,7 +75,7 @@ class _Missingness:
 
 def make_demo_cohort(out_dir: str | os.PathLike, samples: int, variants: int, seed: int, *,
                      missing_rate: float = 0.005, phased_fraction: float = 0.1, with_depth: bool = True,
-                     window_kb: int = 100, threads: int = 2) -> dict[str, Path]:
+                     window_kb: int = 100, relative_fraction: float = 0.02, threads: int = 2) -> dict[str, Path]:
     """Generate the demo cohort in ``out_dir``.
 
     Parameters
@@ -95,6 +96,9 @@ def make_demo_cohort(out_dir: str | os.PathLike, samples: int, variants: int, se
         Write DP and GQ besides GT.
     window_kb : int
         Length of each simulated background window (kb).
+    relative_fraction : float
+        Share of samples in first-degree relative pairs (one shared autosomal haplotype: kinship 0.25), which QC's
+        kinship step should find; ``samples.tsv`` names each pair in ``relative_of``.
     threads : int
         bgzip threads.
 
@@ -118,14 +122,23 @@ def make_demo_cohort(out_dir: str | os.PathLike, samples: int, variants: int, se
     models = gene_models(records)
     sources = draw_haplotype_sources(groups, rng)
     choices = assign_alleles(models, sources, male, rng)
+    relatives = _relative_pairs(groups, relative_fraction, np.random.default_rng([seed, 4]))
+    for gene, c in choices.items():
+        if gene != "G6PD":  # relatives share one autosomal haplotype (X transmission is left alone)
+            c[relatives[:, 1], 0] = c[relatives[:, 0], 0]
     pgx_haps = pgx_haplotypes(records, models, choices, male)
 
     sample_df = pd.DataFrame({"sample": ids, "sex": sex, "ancestry": groups,
                               "ancestry_label": [GROUPS[g] for g in groups], "phased": phased.astype(int)})
+    relative_of = np.full(samples, "", dtype=object)
+    relative_of[relatives[:, 1]] = np.array(ids, dtype=object)[relatives[:, 0]]
+    sample_df["relative_of"] = relative_of
     paths = {"samples": out / "samples.tsv", "pgx_truth": out / "pgx_truth.tsv", "clinical": out / "clinical.tsv",
              "vcf": out / "cohort.vcf.gz", "tbi": out / "cohort.vcf.gz.tbi"}
-    atomic_write_text(paths["samples"], sample_df.to_csv(sep="\t", index=False))
-    atomic_write_text(paths["pgx_truth"], _truth_table(models, choices, sample_df).to_csv(sep="\t", index=False))
+    # the files carry hospital-style patient IDs: private, like real identifying data
+    private = PRIVATE_FILE_MODE
+    atomic_write_text(paths["samples"], sample_df.to_csv(sep="\t", index=False), private)
+    atomic_write_text(paths["pgx_truth"], _truth_table(models, choices, sample_df).to_csv(sep="\t", index=False), private)
 
     c9 = models["CYP2C9"]
     cyp2c9 = np.array(c9.names, dtype=object)[choices["CYP2C9"]]
@@ -135,7 +148,7 @@ def make_demo_cohort(out_dir: str | os.PathLike, samples: int, variants: int, se
     rs2108622 = int(np.flatnonzero(records.ids[f2.records] == "rs2108622")[0])
     cyp4f2 = (f2.codes[choices["CYP4F2"], rs2108622] > 0).sum(axis=1)
     table, _ = clinical_mod.make_clinical(sample_df, cyp2c9, vkorc1_a, cyp4f2, sources, np.random.default_rng([seed, 2]))
-    atomic_write_text(paths["clinical"], table.to_csv(sep="\t", index=False, float_format="%.10g"))
+    atomic_write_text(paths["clinical"], table.to_csv(sep="\t", index=False, float_format="%.10g"), private)
 
     background = Background(groups, variants, seed, records.positions_by_chrom(), window_kb=window_kb)
     meta = {
@@ -147,10 +160,10 @@ def make_demo_cohort(out_dir: str | os.PathLike, samples: int, variants: int, se
     write_rng = np.random.default_rng([seed, 3])
     formatter = BlockFormatter(samples, with_depth, _depth_quantiles(samples, write_rng) if with_depth else None)
     missing = _Missingness(samples, missing_rate, write_rng)
-    with atomic_path(paths["vcf"]) as tmp_vcf:
+    with atomic_path(paths["vcf"], private) as tmp_vcf:
         with BgzipWriter(tmp_vcf, threads=threads) as w:
             w.write(header(ids, with_depth, meta).encode("ascii"))
-            for chunk in _record_chunks(background, records, pgx_haps, male, formatter.rows_per_chunk()):
+            for chunk in _record_chunks(background, records, pgx_haps, male, relatives, formatter.rows_per_chunk()):
                 chrom, pos, rec_ids, alleles, info, haps, is_pgx = chunk
                 if not is_pgx:
                     missing.apply(haps, write_rng)
@@ -173,7 +186,31 @@ def _truth_table(models, choices, sample_df: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def _record_chunks(background: Background, records, pgx_haps: np.ndarray, male: np.ndarray, max_rows: int):
+def _relative_pairs(groups: np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarray:
+    """Pairs (i, j) of first-degree relatives: j inherits i's first haplotype; same ancestry, disjoint pairs.
+
+    Returns
+    -------
+    ndarray, int64, shape (n_pairs, 2)
+    """
+    n_pairs = int(round(fraction * groups.size / 2))
+    pairs, used = [], set()
+    for i in rng.permutation(groups.size):
+        if len(pairs) >= n_pairs:
+            break
+        if i in used:
+            continue
+        mates = [j for j in np.flatnonzero(groups == groups[i]) if j != i and j not in used]
+        if not mates:
+            continue
+        j = int(rng.choice(mates))
+        pairs.append((int(i), j))
+        used.update((int(i), j))
+    return np.array(pairs, dtype=np.int64).reshape(-1, 2)
+
+
+def _record_chunks(background: Background, records, pgx_haps: np.ndarray, male: np.ndarray, relatives: np.ndarray,
+                   max_rows: int):
     """Background blocks and PharmCAT records merged in genome order, cut to at most ``max_rows`` records.
 
     Yields (chrom, pos, ids, alleles, info, haps int8 (n, n_samples, 2), is_pgx).
@@ -204,6 +241,8 @@ def _record_chunks(background: Background, records, pgx_haps: np.ndarray, male: 
         haps = block.haplotypes
         if block.chrom == "chrX":
             haps[:, male, 1] = -2
+        else:
+            haps[:, relatives[:, 1], 0] = haps[:, relatives[:, 0], 0]
         for a in range(0, block.pos.size, max_rows):
             b = min(a + max_rows, block.pos.size)
             yield (block.chrom, block.pos[a:b], ["."] * (b - a), block.alleles[a:b], ["."] * (b - a), haps[a:b], False)

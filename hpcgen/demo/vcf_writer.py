@@ -1,8 +1,8 @@
 """Fast, streaming VCF text for genotype blocks: table lookups in numpy, compressed by ``bgzip``.
 
-A genotype cell (``\\t0/1:31:93``) is looked up in a table of every possible cell text, padded with NUL bytes to a
-fixed width; a whole block of records is built as one byte matrix and the padding removed in one pass. This
-writes ~10^8 genotypes/s on one core, so the VCF text is never the bottleneck of a demo run.
+A genotype cell (``\\t0/1:31:93``) is looked up in a table of every possible cell text; a numba kernel
+(:mod:`hpcgen.demo.text_kernel`) copies the cells of a block of records into one byte buffer, so the VCF text is
+never the bottleneck of a demo run (compression is).
 """
 from __future__ import annotations
 
@@ -118,6 +118,7 @@ class BlockFormatter:
         self.n_samples = n_samples
         self.with_depth = with_depth
         self.table, self.width = cell_table(with_depth)
+        self.lengths = (self.table != 0).sum(axis=1).astype(np.int64)
         self.fmt = "GT:DP:GQ" if with_depth else "GT"
         self.depth_quantiles = depth_quantiles
 
@@ -126,24 +127,42 @@ class BlockFormatter:
         return max(1, (64 << 20) // max(1, self.n_samples * self.width))
 
     def format(self, chrom: str, pos: np.ndarray, ids: list[str], alleles: list[tuple[str, ...]], info: list[str],
-               haps: np.ndarray, phased: np.ndarray, rng: np.random.Generator) -> bytes:
-        """VCF lines for one chunk of records (``haps`` as in :func:`gt_codes`)."""
-        code = gt_codes(haps, phased)
-        if self.with_depth:
-            r = rng.integers(0, 1 << 10, size=code.shape, dtype=np.uint16)
-            # low 8 bits pick one of the sample's 256 depth quantiles, the next 2 bits a GQ level
-            dp = self.depth_quantiles[np.arange(self.n_samples)[None, :], r & 0xFF].astype(np.int32)
-            code = (code * (MAX_DP + 1) + dp) * N_GQ_LEVELS + (r >> 8)
-        cells = self.table[code]  # (n, n_samples, width)
+               haps: np.ndarray, phased: np.ndarray, rng: np.random.Generator, reference: bool = False) -> bytes:
+        """VCF lines for one chunk of records (``haps`` as in :func:`gt_codes`).
+
+        ``reference=True`` runs the plain-numpy twin of the numba kernel (same bytes; for tests).
+        """
         prefixes = [
             f"{chrom}\t{p}\t{i}\t{a[0]}\t{','.join(a[1:])}\t.\tPASS\t{inf}\t{self.fmt}".encode("ascii")
             for p, i, a, inf in zip(pos.tolist(), ids, alleles, info)
         ]
+        rand = (rng.integers(0, 1 << 10, size=haps.shape[:2], dtype=np.uint16) if self.with_depth
+                else np.zeros((1, 1), dtype=np.uint16))
+        if reference:
+            return self.format_reference(prefixes, haps, phased, rand)
+        from hpcgen.demo.text_kernel import format_block
+
+        offsets = np.zeros(len(prefixes) + 1, dtype=np.int64)
+        offsets[1:] = np.cumsum([len(p) for p in prefixes])
+        out = np.empty(int(offsets[-1]) + haps.shape[0] * (self.n_samples * self.width + 1), dtype=np.uint8)
+        depth_q = self.depth_quantiles if self.with_depth else np.zeros((1, 256), dtype=np.uint8)
+        k = format_block(np.frombuffer(b"".join(prefixes), dtype=np.uint8), offsets, np.ascontiguousarray(haps),
+                         phased, rand, depth_q, self.table, self.lengths, _SLOTS, HAPLOID_BASE, MAX_DP + 1,
+                         N_GQ_LEVELS, self.with_depth, out)
+        return out[:k].tobytes()
+
+    def format_reference(self, prefixes: list[bytes], haps: np.ndarray, phased: np.ndarray, rand: np.ndarray) -> bytes:
+        """The same lines with numpy table lookups (the kernel's reference twin)."""
+        code = gt_codes(haps, phased)
+        if self.with_depth:
+            # low 8 bits pick one of the sample's 256 depth quantiles, the next 2 bits a GQ level
+            dp = self.depth_quantiles[np.arange(self.n_samples)[None, :], rand & 0xFF].astype(np.int32)
+            code = (code * (MAX_DP + 1) + dp) * N_GQ_LEVELS + (rand >> 8)
+        cells = self.table[code]  # (n, n_samples, width)
         pw = max(len(p) for p in prefixes)
         n = len(prefixes)
         mat = np.zeros((n, pw + self.n_samples * self.width + 1), dtype=np.uint8)
-        pre = np.frombuffer(b"".join(p.ljust(pw, b"\0") for p in prefixes), dtype=np.uint8).reshape(n, pw)
-        mat[:, :pw] = pre
+        mat[:, :pw] = np.frombuffer(b"".join(p.ljust(pw, b"\0") for p in prefixes), dtype=np.uint8).reshape(n, pw)
         mat[:, pw:-1] = cells.reshape(n, -1)
         mat[:, -1] = ord("\n")
         flat = mat.ravel()
@@ -153,7 +172,7 @@ class BlockFormatter:
 class BgzipWriter:
     """Write bytes through ``bgzip`` (htslib, multithreaded) into ``path``; a context manager."""
 
-    def __init__(self, path: Path, threads: int = 2, level: int = 4):
+    def __init__(self, path: Path, threads: int = 2, level: int = 1):
         self.path = Path(path)
         self._fh = open(self.path, "wb")
         self._proc = subprocess.Popen(
