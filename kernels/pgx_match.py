@@ -18,6 +18,11 @@ Encoding (all arrays C-contiguous):
 * ``usable``: uint8, shape (n_pos,): 0 for positions excluded from matching.
 * ``order``: int32, shape (n_hap, n_pos): positions to test per named allele, most selective first
   (its non-reference positions), so that most named alleles are rejected after one or two tests.
+* ``wobble``: uint8, shape (n_hap, n_pos): 1 where the named allele's definition is an IUPAC ambiguity
+  code; as in PharmCAT, such a position does not score when the strand carries the reference there
+  (the best orientation of the strands is taken).
+* ``keep_all``: return every possible diplotype (best first) instead of the top-scoring ones (PharmCAT's
+  unphased-priority mode, NAT2).
 """
 from __future__ import annotations
 
@@ -26,7 +31,7 @@ from numba import prange
 
 from hpcgen.kernels.accelerate import jit
 
-MAX_TIES = 16
+MAX_TIES = 32
 MAX_CAND = 64
 MAX_GROUPS = 64
 
@@ -39,13 +44,15 @@ def _accepts(mask: int, code: int) -> bool:
 
 
 @jit(parallel=True)
-def match_diplotypes(a1, a2, group, accept, defined, usable, order, n_groups):
+def match_diplotypes(a1, a2, group, accept, defined, usable, order, n_groups, wobble, keep_all):
     """Call the top-scoring diplotypes of every sample.
 
     Returns
     -------
     hap1, hap2 : ndarray, int16, shape (n_samples, MAX_TIES)
         Named-allele rows of each top diplotype (hap2 = -1 for a haploid call); -1 padding.
+    pair_score : ndarray, int32, shape (n_samples, MAX_TIES)
+        Score of each returned diplotype.
     n_calls : ndarray, int16, shape (n_samples,)
         Number of top diplotypes (0: no named-allele combination explains the genotypes).
     score : ndarray, int32, shape (n_samples,)
@@ -61,10 +68,12 @@ def match_diplotypes(a1, a2, group, accept, defined, usable, order, n_groups):
     n_calls = np.zeros(n_s, np.int16)
     score = np.zeros(n_s, np.int32)
     flags = np.zeros(n_s, np.uint8)
+    pair_score = np.zeros((n_s, MAX_TIES), np.int32)
     for s in prange(n_s):
         cand = np.empty(MAX_CAND, np.int32)
         cscore = np.empty(MAX_CAND, np.int32)
         orient = np.empty(max(n_groups, 1), np.uint8)
+        gpen = np.zeros((max(n_groups, 1), 2), np.int32)
         haploid = True
         n_avail = 0
         for p in range(n_p):
@@ -113,12 +122,16 @@ def match_diplotypes(a1, a2, group, accept, defined, usable, order, n_groups):
         if haploid:
             for i in range(n_c):
                 sc = cscore[i]
+                for p in range(n_p):
+                    if usable[p] and a1[s, p] == 0 and wobble[cand[i], p]:
+                        sc -= 1
                 if sc > best:
                     best = sc
                     nt = 0
                 if sc == best:
                     if nt < MAX_TIES:
                         hap1[s, nt] = cand[i]
+                        pair_score[s, nt] = sc
                         nt += 1
                     else:
                         flags[s] |= 1
@@ -128,11 +141,14 @@ def match_diplotypes(a1, a2, group, accept, defined, usable, order, n_groups):
                 for j in range(i, n_c):
                     hj = cand[j]
                     sc = cscore[i] + cscore[j]
-                    if sc < best:
+                    if sc < best and not keep_all:
                         continue
                     for g in range(n_groups):
                         orient[g] = 3
+                        gpen[g, 0] = 0
+                        gpen[g, 1] = 0
                     ok = True
+                    pen = 0
                     for p in range(n_p):
                         c1 = a1[s, p]
                         c2 = a2[s, p]
@@ -140,16 +156,28 @@ def match_diplotypes(a1, a2, group, accept, defined, usable, order, n_groups):
                             continue
                         mi = accept[hi, p]
                         mj = accept[hj, p]
+                        wi = 1 if wobble[hi, p] else 0
+                        wj = 1 if wobble[hj, p] else 0
                         if c1 == c2:
                             if not (_accepts(mi, c1) and _accepts(mj, c1)):
                                 ok = False
                                 break
+                            if c1 == 0:
+                                pen += wi + wj
                             continue
                         straight = _accepts(mi, c1) and _accepts(mj, c2)
                         flipped = _accepts(mi, c2) and _accepts(mj, c1)
+                        p_straight = (wi if c1 == 0 else 0) + (wj if c2 == 0 else 0)
+                        p_flipped = (wi if c2 == 0 else 0) + (wj if c1 == 0 else 0)
                         g = group[s, p]
                         if g < 0:
-                            if not (straight or flipped):
+                            if straight and flipped:
+                                pen += min(p_straight, p_flipped)
+                            elif straight:
+                                pen += p_straight
+                            elif flipped:
+                                pen += p_flipped
+                            else:
                                 ok = False
                                 break
                         else:
@@ -158,7 +186,30 @@ def match_diplotypes(a1, a2, group, accept, defined, usable, order, n_groups):
                                 ok = False
                                 break
                             orient[g] = allowed
+                            gpen[g, 0] += p_straight
+                            gpen[g, 1] += p_flipped
                     if not ok:
+                        continue
+                    for g in range(n_groups):
+                        if orient[g] == 3:
+                            pen += min(gpen[g, 0], gpen[g, 1])
+                        elif orient[g] == 1:
+                            pen += gpen[g, 0]
+                        elif orient[g] == 2:
+                            pen += gpen[g, 1]
+                    sc -= pen
+                    if keep_all:
+                        if nt < MAX_TIES:
+                            hap1[s, nt] = hi
+                            hap2[s, nt] = hj
+                            pair_score[s, nt] = sc
+                            nt += 1
+                        else:
+                            flags[s] |= 1
+                        if sc > best:
+                            best = sc
+                        continue
+                    if sc < best:
                         continue
                     if sc > best:
                         best = sc
@@ -166,12 +217,13 @@ def match_diplotypes(a1, a2, group, accept, defined, usable, order, n_groups):
                     if nt < MAX_TIES:
                         hap1[s, nt] = hi
                         hap2[s, nt] = hj
+                        pair_score[s, nt] = sc
                         nt += 1
                     else:
                         flags[s] |= 1
         n_calls[s] = nt
         score[s] = best if nt > 0 else 0
-    return hap1, hap2, n_calls, score, flags
+    return hap1, hap2, pair_score, n_calls, score, flags
 
 
 def selective_order(accept: np.ndarray, reference_row: int = 0) -> np.ndarray:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-import numpy as np
 
 # file (relative to test-vcfs/) -> expected diplotype (None = not called)
 EXPECTED: dict[str, str | None] = {
@@ -159,16 +158,17 @@ def gene_of(rel: str) -> str:
 
 
 @functools.lru_cache(maxsize=None)
-def call_file(path: str, sex: tuple | None = None):
-    """genes table (with phenotypes) of one VCF, through the library API (no pseudonymization)."""
-    from hpcgen.pgx.api import compute
-    from hpcgen.pgx.definitions import load_definitions
+def call_file(path: str, gene: str | None = None):
+    """genes table (with phenotypes) of one VCF through the library API (no pseudonymization, no
+    recommendations); only ``gene`` when given (the matcher test files each concern one gene)."""
+    from hpcgen.pgx.definitions import VCF_GENES, load_definitions
+    from hpcgen.pgx.matcher import call_genes
+    from hpcgen.pgx.phenotype import add_phenotypes, dpyd_activity
     from hpcgen.pgx.reader import read_vcf
 
-    genes = load_definitions()
+    genes = load_definitions(None, (gene,) if gene else VCF_GENES)
     samples, genotypes = read_vcf(path, genes)
-    calls, drugs = compute(genes, genotypes, samples, sex=None if sex is None else np.array(sex, dtype=object))
-    return calls, drugs
+    return add_phenotypes(call_genes(genes, genotypes, samples, dpyd_activity=dpyd_activity()))
 
 
 def write_vcf(path: Path, records: list[tuple[str, int, str, str, list[str]]], samples: list[str],

@@ -86,9 +86,10 @@ def check_data(base: Path | None = None) -> list[str]:
     coded_rules = {"G6PD": "G6PD", "RYR1": None, "CYP2D6": "CYP2D6"}
     no_phenotype_by_cpic = {"CYP4F2", "IFNL3"}  # CPIC defines no phenotype; recommendations use the diplotype
     for gene in list(VCF_GENES) + ["CYP2D6"]:
-        table = gene_table(gene)
+        # uncached read: the check must see the files as they are now
+        table = gene_table.__wrapped__(gene, str(base))
         if gene in coded_rules:
-            if coded_rules[gene] and not pypgx_alleles(coded_rules[gene]):
+            if coded_rules[gene] and not pypgx_alleles(coded_rules[gene], str(base)):
                 problems.append(f"{gene}: allele functions missing from pypgx/allele-table.csv")
             continue
         if not table:

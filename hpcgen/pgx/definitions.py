@@ -90,10 +90,17 @@ class GeneDefinition:
     priorities: dict = field(default_factory=dict)
     extra_positions: list = field(default_factory=list)
     display: list = field(default_factory=list)
+    wobble: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if not self.display:
             self.display = list(self.names)
+        if self.wobble is None:
+            # defined with an IUPAC ambiguity code (accepts several alleles): scored only off-reference
+            counts = np.zeros(self.accept.shape, np.int32)
+            for c in range(MAX_CODES):
+                counts += (self.accept >> c) & 1
+            self.wobble = (self.defined & (counts > 1)).astype(np.uint8)
 
     @property
     def n_pos(self) -> int:

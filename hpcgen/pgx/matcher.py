@@ -87,11 +87,49 @@ def _dpyd_lowest_function(gene: GeneDefinition, a1: np.ndarray, a2: np.ndarray, 
             found.append((act, gene.names[h]))
     if not found:
         return None
+    # an allele whose variants all belong to a larger allele found on the same strand is part of it
+    # (c.1129-5923C>G inside HapB3): keep the larger one, as PharmCAT's HapB3 handling does
+    variants = {}
+    for _, name in found:
+        h = gene.names.index(name)
+        variants[name] = {(p, int(gene.accept[h, p])) for p in np.flatnonzero(gene.accept[h] != gene.accept[0])}
+    found = [(a, n) for a, n in found
+             if not any(variants[n] < variants[m] for _, m in found if m != n)]
     found.sort()
     names = [n for _, n in found[:2]]
     if len(names) == 1:
         names.append(gene.names[0])
     return names[0], names[1]
+
+
+def _apply_priorities(gene: GeneDefinition, hap1, hap2, pair_score, n_calls, unphased_het):
+    """PharmCAT's unphased-priority mode (NAT2): with every possible diplotype of an unphased sample, a
+    priority entry whose list is among them picks the call; otherwise the top-scoring ones are kept."""
+    n, width = hap1.shape
+    valid = np.arange(width)[None, :] < n_calls[:, None]
+    masked = np.where(valid, pair_score, np.iinfo(np.int32).min)
+    best = masked.max(axis=1)
+    top = valid & (masked == best[:, None])
+    picked: dict[int, str] = {}
+    names = gene.display
+    ref_name = gene.names[0]
+    for s in np.flatnonzero(unphased_het & (n_calls > 1)):
+        dips = {format_diplotype(names[hap1[s, t]], names[hap2[s, t]], ref_name): t for t in range(n_calls[s])}
+        for entry, pick in gene.priorities.items():
+            if entry <= dips.keys():
+                top[s] = False
+                top[s, dips[pick]] = True
+                picked[int(s)] = pick
+                best[s] = pair_score[s, dips[pick]]
+                break
+    order = np.argsort(~top, axis=1, kind="stable")
+    h1 = np.take_along_axis(hap1, order, axis=1)
+    h2 = np.take_along_axis(hap2, order, axis=1)
+    k = top.sum(axis=1).astype(np.int16)
+    keep = np.arange(width)[None, :] < k[:, None]
+    h1 = np.where(keep, h1, -1).astype(np.int16)
+    h2 = np.where(keep, h2, -1).astype(np.int16)
+    return h1, h2, k, np.where(k > 0, best, 0).astype(np.int32), picked
 
 
 def call_gene(gene: GeneDefinition, g: GeneGenotypes, samples: list[str], sex: np.ndarray | None = None,
@@ -115,9 +153,14 @@ def call_gene(gene: GeneDefinition, g: GeneGenotypes, samples: list[str], sex: n
     usable = np.ones(gene.n_pos, dtype=np.uint8)
     group, n_groups = _phase_groups(g)
     order = selective_order(gene.accept, gene.reference)
-    hap1, hap2, n_calls, score, flags = match_diplotypes(
+    keep_all = bool(gene.priorities)
+    hap1, hap2, pair_score, n_calls, score, flags = match_diplotypes(
         np.ascontiguousarray(g.a1), np.ascontiguousarray(g.a2), group, gene.accept,
-        gene.defined.astype(np.uint8), usable, order, n_groups)
+        gene.defined.astype(np.uint8), usable, order, n_groups, gene.wobble, keep_all)
+    unphased_het = ((g.a1 != g.a2) & (g.a1 >= 0) & (g.a2 >= 0) & ~g.phased).any(axis=1)
+    picked: dict[int, str] = {}
+    if keep_all:
+        hap1, hap2, n_calls, score, picked = _apply_priorities(gene, hap1, hap2, pair_score, n_calls, unphased_het)
     missing = (g.a1 < 0) & (usable[None, :] == 1)
     missing_txt = _missing_strings(gene, missing)
     ref_name = gene.names[0]
@@ -142,9 +185,9 @@ def call_gene(gene: GeneDefinition, g: GeneGenotypes, samples: list[str], sex: n
             warn[s].extend(msgs)
 
     required = [i for i, p in enumerate(gene.positions) if int(p) in gene.required_positions]
-    unphased_het = ((g.a1 != g.a2) & (g.a1 >= 0) & (g.a2 >= 0) & ~g.phased).any(axis=1)
     special = np.flatnonzero((n_calls > 1) | (flags != 0) | blocked | (missing[:, required].any(axis=1) if required else False)
-                             | ((n_calls == 0)) | ((gene.gene == "DPYD") & unphased_het))
+                             | ((n_calls == 0)) | ((gene.gene == "DPYD") & unphased_het)
+                             | np.isin(np.arange(n), list(picked)))
     for s in special:
         s = int(s)
         if flags[s] & 8 or blocked[s]:
@@ -171,13 +214,11 @@ def call_gene(gene: GeneDefinition, g: GeneGenotypes, samples: list[str], sex: n
         calls = [format_diplotype(gene.display[hap1[s, t]], None if hap2[s, t] < 0 else gene.display[hap2[s, t]],
                                   ref_name) for t in range(k)]
         calls = sorted(set(calls))
+        if s in picked:
+            warn[s].append(f"{gene.gene}: unphased; {picked[s]} picked among genotype-identical diplotypes "
+                           "(PharmCAT priority)")
         if len(calls) == 1:  # ties between sub-alleles of one parent collapse to one call
             hap_1[s], hap_2[s] = calls[0].split("/")[0], (calls[0].split("/") + [""])[1]
-        if gene.priorities and len(calls) > 1:
-            pick = gene.priorities.get(frozenset(calls))
-            if pick is not None:
-                warn[s].append(f"{gene.gene}: tie {TIE_JOIN.join(calls)} resolved to {pick} (PharmCAT priority)")
-                calls = [pick]
         if flags[s] & 1:
             warn[s].append(f"{gene.gene}: more than {k} equally scored diplotypes; list truncated")
         if flags[s] & 2:

@@ -11,6 +11,7 @@ import csv
 import functools
 import json
 import re
+from pathlib import Path
 
 import pandas as pd
 
@@ -22,10 +23,12 @@ INDETERMINATE = "Indeterminate"
 
 
 @functools.lru_cache(maxsize=None)
-def gene_table(gene: str) -> dict:
+def gene_table(gene: str, base: str | None = None) -> dict:
     """``{"diplotypes": {sorted allele tuple: (phenotype, activity, lookup)}, "function": {allele: str},
-    "activity": {allele: float}, "version": str}`` for a gene with a PharmCAT phenotype file, else {}."""
-    path = data_dir() / "phenotype" / f"{gene.replace('-', '_')}.json"
+    "activity": {allele: float}, "version": str}`` for a gene with a PharmCAT phenotype file, else {}.
+
+    ``base``: data folder (default the packaged one)."""
+    path = (Path(base) if base else data_dir()) / "phenotype" / f"{gene.replace('-', '_')}.json"
     if not path.exists():
         return {}
     d = json.loads(path.read_text())
@@ -44,10 +47,10 @@ def gene_table(gene: str) -> dict:
 
 
 @functools.lru_cache(maxsize=None)
-def pypgx_alleles(gene: str) -> dict[str, tuple[str, float | None]]:
+def pypgx_alleles(gene: str, base: str | None = None) -> dict[str, tuple[str, float | None]]:
     """PyPGx allele table for one gene: ``name -> (function, activity score or None)``."""
     out = {}
-    with open(data_dir() / "pypgx" / "allele-table.csv", newline="") as fh:
+    with open((Path(base) if base else data_dir()) / "pypgx" / "allele-table.csv", newline="") as fh:
         for row in csv.DictReader(fh):
             if row["Gene"] != gene:
                 continue
