@@ -86,7 +86,7 @@ def filter_store(store_path: str | os.PathLike, out_store: str | os.PathLike, *,
     variants = src.variants()
     vclass = variant_classes(variants["ref"], variants["alt"])
     gt = masked_genotypes(src, q)
-    with dask_context(profile, q.threads) as ck:
+    with dask_context(profile, q) as ck:
         counts = compute_counts(gt, vclass, autosomal(variants["chrom"]), **ck)
     keep = variant_table(variants, counts, vclass, q)["pass"].to_numpy()
     cfg_store = src.manifest["store"]

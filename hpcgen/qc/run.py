@@ -111,7 +111,7 @@ def run_qc(store_path: str | os.PathLike, out_dir: str | os.PathLike, *, config:
     auto = autosomal(variants["chrom"])
     gt = genotype_blocks(store, cfg)
     timings: dict[str, float] = {}
-    with dask_context(profile, q.threads) as ck:
+    with dask_context(profile, q) as ck:
         t = time.perf_counter()
         counts = compute_counts(gt, vclass, auto, **ck)
         timings["counts_s"] = time.perf_counter() - t
