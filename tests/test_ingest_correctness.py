@@ -99,3 +99,15 @@ def test_htslib_corpus_matches_bcftools(tmp_path, vcf, bcftools_stderr):
 def test_demo_cohort_matches_bcftools(demo_cohort, demo_store):
     need_tool("bcftools")
     assert store_gt(demo_store) == bcftools_gt(Path(demo_cohort["vcf"]))
+
+
+def test_tiny_chunks_match_bcftools(tmp_path):
+    """Chunks smaller than a record's ALT count take the row-by-row path; the store must not change."""
+    need_tool("bcftools")
+    from hpcgen.config import HpcgenConfig
+
+    cfg = HpcgenConfig()
+    cfg.store.chunk_variants = 2
+    cfg.store.chunk_samples = 4
+    vcf = write_vcf(tmp_path / "in.vcf", random_vcf_text(n_samples=7, n_records=60, seed=12))
+    assert store_gt(_ingest(vcf, tmp_path / "store", config=cfg, threads=1)) == bcftools_gt(vcf)

@@ -128,6 +128,36 @@ def split_alleles(alleles: np.ndarray, n_alt: int) -> list[np.ndarray]:
     return [np.where(alleles == k, 1, np.where(called, 0, alleles)).astype(np.int8) for k in range(1, n_alt + 1)]
 
 
+def _add_record(writer: ShardWriter, rec, task: ShardTask, missing: np.ndarray, where: str) -> None:
+    """Split one record into the writer's buffer (numba fast path; numpy row by row when ALTs outnumber buffer rows)."""
+    n = len(task.samples)
+    alts = rec.ALT or ["."]
+    n_alt = len(rec.ALT)
+    gt = rec.genotype
+    arr = gt.array() if gt is not None else missing
+    if arr.shape[0] != n:
+        raise InputError(f"{arr.shape[0]} genotype columns, header has {n} samples", task.display, where)
+    qual = rec.QUAL
+    fields = (rec.POS, rec.ID or ".", rec.REF, alts, np.nan if qual is None else qual, ";".join(rec.FILTERS) or ".")
+    calls = {f: v for f in task.fields if (v := _call_field(rec, f.upper(), n)) is not None}
+    if len(alts) <= writer.cv:
+        g_rows, ph_rows, call_rows = writer.reserve(len(alts), arr.shape[1] - 1)
+        top = split_calls(arr, n_alt, g_rows, ph_rows)
+        for f, values in calls.items():
+            call_rows[f][:] = values
+    else:
+        alleles, phased = decode_calls(rec, n)
+        top = int(alleles.max(initial=-1))
+    if top > n_alt:
+        raise InputError(f"malformed GT: allele {top} but only {n_alt} ALT allele(s)", task.display, where)
+    if len(alts) <= writer.cv:
+        writer.commit(*fields)
+        return
+    pos, vid, ref, _, qual, filt = fields
+    for k, g in enumerate(split_alleles(alleles, n_alt)):
+        writer.add(pos, vid, ref, alts[k], qual, filt, g, phased, calls)
+
+
 def ingest_shard(task: ShardTask) -> dict[str, Any]:
     """Decode ``task.contig:start-end`` of ``task.source`` into the shard file ``task.out``.
 
@@ -163,33 +193,7 @@ def ingest_shard(task: ShardTask) -> dict[str, Any]:
                     if pos < last[0]:
                         raise InputError("records are not sorted by position (sort with bcftools sort)", task.display, where)
                     last = (pos, where)
-                    alts = rec.ALT or ["."]
-                    n_alt = len(rec.ALT)
-                    gt = rec.genotype
-                    arr = gt.array() if gt is not None else missing
-                    if arr.shape[0] != n:
-                        raise InputError(f"{arr.shape[0]} genotype columns, header has {n} samples", task.display, where)
-                    qual = rec.QUAL
-                    args = (pos, rec.ID or ".", rec.REF, alts, np.nan if qual is None else qual,
-                            ";".join(rec.FILTERS) or ".")
-                    if len(alts) <= writer.cv:
-                        g_rows, ph_rows, call_rows = writer.reserve(len(alts), arr.shape[1] - 1)
-                        top = split_calls(arr, n_alt, g_rows, ph_rows)
-                    else:  # more ALTs than buffer rows (tiny test chunkings): the slow path, row by row
-                        alleles, phased = decode_calls(rec, n)
-                        top = int(alleles.max(initial=-1))
-                    if top > n_alt:
-                        raise InputError(f"malformed GT: allele {top} but only {n_alt} ALT allele(s)", task.display, where)
-                    for f in task.fields:
-                        values = _call_field(rec, f.upper(), n)
-                        if values is not None and len(alts) <= writer.cv:
-                            call_rows[f][:] = values
-                    if len(alts) <= writer.cv:
-                        writer.commit(*args)
-                    else:
-                        calls = {f: v for f in task.fields if (v := _call_field(rec, f.upper(), n)) is not None}
-                        for k, g in enumerate(split_alleles(alleles, n_alt)):
-                            writer.add(*args[:3], alts[k], *args[4:], g, phased, calls)
+                    _add_record(writer, rec, task, missing, where)
             except InputError as exc:
                 error = exc
             except Exception as exc:  # noqa: BLE001 - cyvcf2 raises bare Exception on htslib read errors
