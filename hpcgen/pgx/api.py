@@ -60,11 +60,12 @@ def compute(genes: dict[str, GeneDefinition], genotypes: dict[str, GeneGenotypes
 
     calls = call_genes(genes, genotypes, samples, sex=sex, dpyd_activity=dpyd_activity())
     calls = add_phenotypes(calls)
-    if cnv is not None and not cnv.empty:
-        from hpcgen.pgx.cnv import merge_cnv
-        calls = merge_cnv(calls, cnv, outside)
     if outside is not None and not outside.empty:
         calls = merge_outside(calls, outside)
+    if cnv is not None and not cnv.empty:
+        from hpcgen.pgx.cnv import merge_cnv
+
+        calls = merge_cnv(calls, cnv)
     order = {g: i for i, g in enumerate(sorted(set(calls["gene"])))}
     sample_order = {s: i for i, s in enumerate(samples)}
     calls = calls.assign(_s=calls["sample"].map(sample_order), _g=calls["gene"].map(order))
