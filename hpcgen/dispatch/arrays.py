@@ -15,7 +15,7 @@ from typing import Any, Callable, Sequence
 
 from hpcgen.dispatch.executors import JobFailedError, collect, make_executor, wait_jobs
 from hpcgen.dispatch.profiles import Profile, load_profile
-from hpcgen.dispatch.records import UsageProbe, append_record, new_local_id, utc_now
+from hpcgen.dispatch.records import UsageProbe, append_record, append_records, new_local_id, utc_now
 from hpcgen.dispatch.resources import Resources
 from hpcgen.dispatch.stage import _record, run_local
 from hpcgen.errors import HpcgenError, InputError
@@ -101,12 +101,14 @@ def _submit_array(fn, items, indices: list[int], profile: Profile, resources: Re
     for chunk in split(indices, profile.array_cap):
         chunk_indices = [indices[i] for i in chunk]
         jobs = executor.map_array(fn, [items[i] for i in chunk_indices])
+        records = []
         for index, job in zip(chunk_indices, jobs):
             rec = _record(profile, resources, name)
             rec.update(job_id=job.job_id, array_index=index, state="SUBMITTED", submitted=utc_now(),
                        folder=str(job.paths.folder))
-            append_record(run_dir, rec)
+            records.append(rec)
             submitted.append((index, job))
+        append_records(run_dir, records)
     return submitted
 
 
@@ -156,17 +158,18 @@ def run_array(fn: Callable[[Any], Any], items: Sequence[Any], profile: str | Pro
         submitted = _submit_array(fn, items, todo, prof, resources, name, run_dir)
         submit_s = round(time.monotonic() - started, 3)
         wait_jobs([job for _, job in submitted], desc=f"{name} ({len(submitted)} tasks)", poll_max_s=prof.poll_max_s)
-        todo, failures = [], []
+        todo, failures, finals = [], [], []
         for index, job in submitted:
             outcome = collect(job, name)
-            append_record(run_dir, {"job_id": job.job_id, "stage": name, "state": outcome.state, "end": utc_now(),
-                                    "submit_s": submit_s, "attempt": attempt,
-                                    "error": None if outcome.ok else outcome.error.error})
+            finals.append({"job_id": job.job_id, "stage": name, "state": outcome.state, "end": utc_now(),
+                           "submit_s": submit_s, "attempt": attempt,
+                           "error": None if outcome.ok else outcome.error.error})
             if outcome.ok:
                 results[index] = outcome.value
             else:
                 failures.append(outcome.error)
                 todo.append(index)
+        append_records(run_dir, finals)
         if not todo or any("InputError" in f.error for f in failures):
             break
     if failures:

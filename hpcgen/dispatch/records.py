@@ -35,18 +35,27 @@ def new_local_id() -> str:
 
 
 def append_record(run_dir: str | os.PathLike, record: dict[str, Any]) -> None:
-    """Append one record to RUN_DIR/jobs.jsonl (created 0640), under an exclusive lock.
+    """Append one record to RUN_DIR/jobs.jsonl (see :func:`append_records`)."""
+    append_records(run_dir, [record])
 
-    Each record is one ``write`` of one line, so concurrent writers (array workers, two Snakemake
+
+def append_records(run_dir: str | os.PathLike, records: list[dict[str, Any]]) -> None:
+    """Append records to RUN_DIR/jobs.jsonl (created 0640), one line each, under an exclusive lock.
+
+    All lines go in one ``write`` under ``flock``, so concurrent writers (array workers, two Snakemake
     rules) never interleave.
     """
+    if not records:
+        return
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    line = json.dumps({"schema": RECORD_SCHEMA, **record}, sort_keys=True, default=str) + "\n"
+    text = "".join(json.dumps({"schema": RECORD_SCHEMA, **r}, sort_keys=True, default=str) + "\n" for r in records)
     fd = os.open(run_dir / JOBS_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
-        os.write(fd, line.encode("utf-8"))
+        data = text.encode("utf-8")
+        while data:
+            data = data[os.write(fd, data):]
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
