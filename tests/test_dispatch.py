@@ -177,3 +177,14 @@ def test_dask_cluster_kwargs_follow_the_profile():
     assert "module load arch/h100" in kw["job_script_prologue"]
     with pytest.raises(InputError, match="9 GPUs"):
         slurm_cluster_kwargs("adastra-mi250", Resources(gpus_per_node=9), account="p")
+
+
+@pytest.mark.parametrize("profile", ["devcluster", "adastra-mi250", "adastra-genoa", "jean-zay-h100", "local"])
+def test_stage_resources_fit_every_profile(profile):
+    prof = load_profile(profile)
+    stages = prof.stage_resources()
+    assert {"ingest-shard", "qc", "pgx", "train"} <= set(stages)
+    assert stages["train"].gpus_per_node == min(1, prof.node.gpus)
+    if not prof.is_local:
+        for name, res in stages.items():  # every default renders (validation passes) on its own site
+            assert f"--job-name={name}" in render_sbatch(prof, res, name, account="p")

@@ -8,11 +8,12 @@ from __future__ import annotations
 import functools
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from hpcgen.dispatch.resources import Resources
 from hpcgen.errors import InputError
 
 PROFILES_ENV = "HPCGEN_PROFILES_DIR"
@@ -53,6 +54,16 @@ class Energy(_Strict):
     source: str = Field(description="where these figures come from")
 
 
+# what each heavy stage asks for when a profile says nothing (per job / per array task)
+DEFAULT_STAGE_RESOURCES: dict[str, dict[str, Any]] = {
+    "ingest-shard": {"cpus_per_task": 1, "mem_gb": 4, "time_min": 60},
+    "qc": {"cpus_per_task": 4, "mem_gb": 16, "time_min": 120},
+    "pgx": {"cpus_per_task": 2, "mem_gb": 8, "time_min": 60},
+    "train": {"cpus_per_task": 4, "mem_gb": 16, "gpus_per_node": 1, "time_min": 120},
+    "predict": {"cpus_per_task": 1, "mem_gb": 4, "time_min": 30},
+}
+
+
 class Profile(_Strict):
     """One site x node type."""
 
@@ -79,11 +90,28 @@ class Profile(_Strict):
     energy: Energy
     poll_max_s: float = Field(30.0, gt=0, description="longest pause between two sacct calls while waiting")
     signal_delay_s: int = Field(90, ge=5, description="seconds before the time limit at which a job may checkpoint")
+    stages: dict[str, dict[str, Any]] = Field(default_factory=dict,
+                                              description="per-stage resources overriding DEFAULT_STAGE_RESOURCES")
 
     @property
     def is_local(self) -> bool:
         """True when stages run in-process."""
         return self.scheduler == "local"
+
+    def stage_resources(self) -> dict[str, Resources]:
+        """Resources of each heavy stage on this site (defaults, then the profile's ``stages``).
+
+        GPUs are dropped on nodes without any and cores capped at the node's, so the defaults always fit.
+        """
+        out: dict[str, Resources] = {}
+        for stage in dict.fromkeys([*DEFAULT_STAGE_RESOURCES, *self.stages]):
+            wanted = {**DEFAULT_STAGE_RESOURCES.get(stage, {}), **self.stages.get(stage, {})}
+            if stage not in self.stages:
+                wanted["gpus_per_node"] = min(wanted.get("gpus_per_node", 0), self.node.gpus)
+                wanted["cpus_per_task"] = min(wanted.get("cpus_per_task", 1), self.node.cores)
+                wanted["mem_gb"] = min(wanted.get("mem_gb", 2.0), self.node.mem_gb)
+            out[stage] = Resources.from_dict(wanted)
+        return out
 
     def qos_for(self, time_min: int) -> str | None:
         """The QoS matching the time asked (None when the site assigns it)."""
