@@ -25,9 +25,11 @@ def pgx() -> None:
               help="TSV sample<TAB>BAM/CRAM for CYP2D6 copy number from read depth.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="YAML overriding the defaults.")
 @click.option("--profile", default="local", show_default=True, help="Dispatch profile (slurm/profiles/*.yaml).")
+@click.option("--run-dir", type=click.Path(file_okay=False),
+              help="Run folder for job records (jobs.jsonl, for `hpcgen impact`); default: OUT.run beside OUT.")
 def call(input_path: str, out_dir: str, outside_calls: str | None, sex_sheet: str | None, id_mapping: str | None,
          key_file: str | None, no_pseudonymize: bool, bam_list: str | None, config_path: str | None,
-         profile: str) -> None:
+         profile: str, run_dir: str | None) -> None:
     """Call the PharmCAT genes for every sample of STORE or VCF and write OUT (manifest.json last)."""
     from hpcgen.config import load_config
     from hpcgen.pgx.api import call_cohort
@@ -35,14 +37,20 @@ def call(input_path: str, out_dir: str, outside_calls: str | None, sex_sheet: st
     cfg = load_config(config_path)
     kwargs = dict(outside_calls=outside_calls, sex_sheet=sex_sheet, id_mapping=id_mapping, key_file=key_file,
                   pseudonymize_ids=not no_pseudonymize, bam_list=bam_list, config=cfg)
-    if profile == "local":
+    try:
+        from hpcgen.dispatch import Resources, run_stage
+    except ImportError:  # a build without the dispatch package: in-process only
+        if profile != "local":
+            raise
         out = call_cohort(input_path, out_dir, **kwargs)
     else:
-        from hpcgen.dispatch import Resources, run_stage
-
+        # one pass over the cohort: 2 cores, memory ~ 2 bytes x samples x PGx positions + tables
         out = run_stage(call_cohort, input_path, out_dir, profile=profile, name="pgx",
-                        resources=Resources(cpus=2, mem_gb=4, time_min=60), run_dir=str(out_dir) + ".run",
-                        **kwargs)
+                        resources=Resources(cpus_per_task=2, mem_gb=4.0, time_min=60),
+                        run_dir=run_dir or str(out_dir).rstrip("/") + ".run", **kwargs)
+    from pathlib import Path
+
+    out = Path(out)
     manifest = json.loads((out / "manifest.json").read_text())
     click.echo(f"pgx: {manifest['n_samples']} samples, {len(manifest['genes'])} genes -> {out} "
                f"(data {manifest['data_version']})")
