@@ -139,8 +139,15 @@ def test_checkpointable_job_preempted_requeued_and_resumed(cluster, run_dir, tmp
     first, second = out["runs"]
     assert first == {"restart": 0, "from_step": 0}
     assert second["restart"] == 1 and second["from_step"] >= 3  # resumed, not restarted from zero
-    rows = h.sacct_rows(handle.job_id, "JobName")
+    rows = h.sacct_rows(handle.job_id, "ElapsedRaw,CPUTimeRAW")
     assert [r["State"] for r in rows][-1] == "COMPLETED" and len(rows) == 2  # two runs of the same job id
+    # impact counts both runs of the requeued job
+    from hpcgen.impact import compute_impact
+
+    (job,) = compute_impact(run_dir)["jobs"]
+    assert job["runs"] == 2 and job["state"] == "COMPLETED"
+    assert job["elapsed_s"] == sum(int(r["ElapsedRaw"]) for r in rows)
+    assert job["cpu_hours"] == pytest.approx(sum(int(r["CPUTimeRAW"]) for r in rows) / 3600)
 
 
 def test_plain_requeue_resumes_from_file_checkpoint(cluster, run_dir, tmp_path):
