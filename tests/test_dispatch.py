@@ -188,3 +188,14 @@ def test_stage_resources_fit_every_profile(profile):
     if not prof.is_local:
         for name, res in stages.items():  # every default renders (validation passes) on its own site
             assert f"--job-name={name}" in render_sbatch(prof, res, name, account="p")
+
+
+def test_module_roots_skip_what_the_job_finds_anyway():
+    import functools
+    import json as json_module
+
+    assert module_roots(json_module.dumps) == []  # standard library
+    assert module_roots(functools.partial(h.add, 1)) == [str(REPO / "tests")]
+    import yaml as yaml_module
+
+    assert module_roots(yaml_module.safe_load) == []  # an installed package

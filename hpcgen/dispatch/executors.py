@@ -6,8 +6,11 @@ node is the commonest submitit failure).
 """
 from __future__ import annotations
 
+import functools
 import shlex
 import sys
+import sysconfig
+import types
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,16 +44,22 @@ class JobFailedError(HpcgenError):
 def module_roots(fn: Callable[..., Any]) -> list[str]:
     """Folders that must be on the job's PYTHONPATH for ``fn`` to unpickle there.
 
-    For ``pkg.sub.mod`` defined in ``/x/pkg/sub/mod.py`` that is ``/x``; functions of ``__main__`` are
-    pickled by value and need nothing.
+    For ``pkg.sub.mod`` defined in ``/x/pkg/sub/mod.py`` that is ``/x``. Functions of ``__main__`` are
+    pickled by value, and modules of the standard library or of installed packages are found anyway: both
+    need nothing. A ``functools.partial`` is looked through; a callable instance counts by its class.
     """
-    target = fn if hasattr(fn, "__module__") and not hasattr(type(fn), "checkpoint") else type(fn)
+    while isinstance(fn, functools.partial):
+        fn = fn.func
+    target = fn if isinstance(fn, (types.FunctionType, types.BuiltinFunctionType, type)) else type(fn)
     module = sys.modules.get(getattr(target, "__module__", "") or "")
     if module is None or module.__name__ == "__main__" or not getattr(module, "__file__", None):
         return []
     path = Path(module.__file__).resolve()
     depth = module.__name__.count(".") + (1 if path.name == "__init__.py" else 0)
-    return [str(path.parents[depth])]
+    root = path.parents[depth]
+    installed = {Path(p).resolve() for key in ("stdlib", "platstdlib", "purelib", "platlib")
+                 if (p := sysconfig.get_paths().get(key))}
+    return [] if root in installed else [str(root)]
 
 
 def pythonpath_setup(fn: Callable[..., Any]) -> list[str]:
