@@ -200,7 +200,9 @@ def test_rerun_replaces_cleanly_and_pdf_limit(tmp_path):
     out = tmp_path / "out"
     run_hpcgen("report", str(calls), "--out", str(out), "--format", "html,json", check=True)
     (out / "patients" / "stale.html").write_text("old")
-    run_hpcgen("report", str(calls), "--out", str(out), "--format", "html,pdf", "--pdf-max-patients", "1", check=True)
+    run_hpcgen("report", str(calls), "--out", str(out), "--format", "html,pdf", "--pdf-max-patients", "2",
+               "--workers", "2", check=True)
     names = sorted(p.name for p in (out / "patients").iterdir())
-    assert names == ["P1.html", "P1.pdf", "P2.html", "P3.html"]
+    assert names == ["P1.html", "P1.pdf", "P2.html", "P2.pdf", "P3.html"]
+    assert all((out / "patients" / n).read_bytes()[:5] == b"%PDF-" for n in ("P1.pdf", "P2.pdf"))
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []

@@ -18,5 +18,6 @@ class ReportConfig(Section):
     pdf_max_patients: int | None = Field(
         None, ge=0,
         description="render PDF for at most this many patients (first by pseudonym; null: all). "
-        "PDF costs ~0.3-1 s per patient; HTML, JSON and FHIR are always written for everyone",
+        "PDF costs seconds per patient; HTML, JSON and FHIR are always written for everyone",
     )
+    workers: int = Field(1, ge=1, le=256, description="processes rendering PDFs in parallel (WeasyPrint is single-threaded)")

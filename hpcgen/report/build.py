@@ -82,6 +82,7 @@ def build_reports(
     id_mapping: str | Path | None = None,
     key_file: str | Path | None = None,
     pdf_max_patients: int | None = None,
+    workers: int = 1,
 ) -> dict[str, Any]:
     """Render every patient's report and the cohort summary into ``out``.
 
@@ -102,6 +103,8 @@ def build_reports(
         verified by the key; those files are then mode 0600.
     pdf_max_patients
         Render PDF for at most this many patients (first by pseudonym); None: all.
+    workers
+        Processes rendering PDFs in parallel (PDF is the slow format: seconds per patient).
 
     Returns
     -------
@@ -122,6 +125,7 @@ def build_reports(
 
     files: list[dict[str, str]] = []
     patients: list[dict[str, Any]] = []
+    pdf_jobs: list[tuple[str, Path, str, str]] = []  # (html, dest, sample, rel)
     with atomic_dir(out) as tmp:
         (tmp / "patients").mkdir()
         for sample in progress(calls.samples, total=len(calls.samples), desc="reports"):
@@ -134,12 +138,12 @@ def build_reports(
                     continue
                 rel = f"patients/{stem}{SUFFIX[fmt]}"
                 dest = tmp / rel
+                if fmt == "pdf":  # rendered below, possibly in parallel
+                    pdf_jobs.append((html, dest, sample, rel))
+                    written[fmt] = rel
+                    continue
                 if fmt == "html":
                     dest.write_text(html, encoding="utf-8")
-                elif fmt == "pdf":
-                    from hpcgen.report.pdf import html_to_pdf
-
-                    html_to_pdf(html, dest)
                 elif fmt == "json":
                     dest.write_text(report_json(model), encoding="utf-8")
                 else:
@@ -148,6 +152,13 @@ def build_reports(
                 written[fmt] = rel
                 files.append({"sample": sample, "format": fmt, "path": rel, "sha256": sha256_file(dest)})
             patients.append({"pseudonym": sample, "actionable": [d["drug"] for d in model["actionable"]], "files": written})
+        if pdf_jobs:
+            from hpcgen.report.pdf import render_pdfs
+
+            render_pdfs([(html, dest) for html, dest, _s, _r in pdf_jobs], workers=workers)
+            for _html, dest, sample, rel in pdf_jobs:
+                os.chmod(dest, mode)
+                files.append({"sample": sample, "format": "pdf", "path": rel, "sha256": sha256_file(dest)})
         summary = cohort_summary.summarize(calls)
         summary["patients"] = patients
         index = render_cohort(summary, cohort_summary.plots(summary, lang), lang, generated)

@@ -13,8 +13,9 @@ import click
 @click.option("--id-mapping", type=click.Path(dir_okay=False, path_type=str), default=None, help="ID mapping TSV from ingest (needs --key-file): puts the real identifier inside the reports.")
 @click.option("--key-file", type=click.Path(dir_okay=False, path_type=str), default=None, help="Pseudonymization key that verifies --id-mapping.")
 @click.option("--pdf-max-patients", type=click.IntRange(min=0), default=None, help="Render PDF for at most N patients [config report.pdf_max_patients; default all].")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Processes rendering PDFs [config report.workers; default 1].")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=str), default=None, help="hpcgen config YAML.")
-def report(calls_dir, out, lang, formats, predictions, id_mapping, key_file, pdf_max_patients, config_path) -> None:
+def report(calls_dir, out, lang, formats, predictions, id_mapping, key_file, pdf_max_patients, workers, config_path) -> None:
     """Render one report per patient (by pseudonymized ID) and the cohort summary DIR/index.html."""
     from hpcgen.config import load_config
     from hpcgen.report.build import build_reports
@@ -29,6 +30,7 @@ def report(calls_dir, out, lang, formats, predictions, id_mapping, key_file, pdf
         id_mapping=id_mapping,
         key_file=key_file,
         pdf_max_patients=pdf_max_patients if pdf_max_patients is not None else cfg.pdf_max_patients,
+        workers=workers or cfg.workers,
     )
     click.echo(f"{manifest['n_patients']} patient reports ({','.join(manifest['formats'])}, {manifest['lang']}); "
                f"cohort summary: {out}/index.html")

@@ -24,3 +24,24 @@ def html_to_pdf(html: str, dest: Path) -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
     HTML(string=html, url_fetcher=_no_fetch, base_url=None).write_pdf(str(dest))
+
+
+def _render_one(job: tuple[str, Path]) -> None:
+    html_to_pdf(*job)
+
+
+def render_pdfs(jobs: list[tuple[str, Path]], workers: int = 1) -> None:
+    """Render ``(html, dest)`` pairs; with ``workers`` > 1 in that many processes (WeasyPrint is single-threaded)."""
+    from hpcgen.progress import progress
+
+    if workers <= 1 or len(jobs) <= 1:
+        for job in progress(jobs, total=len(jobs), desc="pdf"):
+            _render_one(job)
+        return
+    import concurrent.futures as cf
+    import multiprocessing as mp
+
+    # spawn, not fork: the parent may hold threads (matplotlib, tqdm) that fork would copy mid-state
+    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
+        for _ in progress(pool.map(_render_one, jobs, chunksize=4), total=len(jobs), desc="pdf"):
+            pass
