@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import tskit
 
 
 def peak_rss_mb() -> float:
@@ -80,7 +81,8 @@ def main() -> None:
         with open(tmp / "peer.vcf.gz", "wb") as fh:
             proc = subprocess.Popen(["bgzip", "-c", "--threads=2", "--compress-level=1"], stdin=subprocess.PIPE, stdout=fh)
             text = __import__("io").TextIOWrapper(proc.stdin, encoding="ascii")
-            for w, ts, selected in zip(bg.windows, bg.sims, bg.selected):
+            for w, path, selected in zip(bg.windows, bg.sims, bg.selected):
+                ts = tskit.load(path)
                 ts.write_vcf(text, contig_id=w.chrom, site_mask=~selected, allow_position_zero=True)
             text.close()
             proc.wait()

@@ -62,9 +62,13 @@ def test_same_seed_same_bytes_other_seed_differs(tmp_path):
 
 def test_cli_writes_cohort_and_rejects_bad_input(tmp_path):
     out = tmp_path / "demo"
+    out.mkdir()
+    stale = out / ".cohort.vcf.gz.x1y2.partial"  # what a killed run leaves behind
+    stale.write_bytes(b"half a file")
     proc = run_hpcgen("demo-data", "--samples", "12", "--variants", "200", "--seed", "5", "--out", str(out), check=True)
     for name in ("cohort.vcf.gz", "cohort.vcf.gz.tbi", "clinical.tsv", "samples.tsv", "pgx_truth.tsv"):
         assert (out / name).is_file(), proc.stdout
+    assert not stale.exists()
     assert bcftools("index", "-n", str(out / "cohort.vcf.gz")).strip() == str(200 + 1202)
     assert run_hpcgen("demo-data", "--samples", "0", "--out", str(tmp_path / "x")).returncode == 2
     bad = tmp_path / "bad.yaml"
@@ -339,3 +343,10 @@ def test_relatives_are_found_by_plink2_king(demo_cohort, tmp_path):
     po = king[(king["KINSHIP"] > 0.15) & (king["IBS0"] < 0.001)]
     assert {frozenset(p) for p in zip(po["IID1"], po["IID2"])} == planted
     assert 0.15 < float(po["KINSHIP"].iloc[0]) < 0.35
+
+
+def test_transition_transversion_ratio_is_human_like(demo_cohort):
+    """bcftools stats' Ti/Tv of the background SNPs is that of human whole-genome calls (~2.0-2.1)."""
+    stats_out = bcftools("stats", "-e", 'INFO/PX!="." || INFO/POI=1', str(demo_cohort["vcf"]))
+    tstv = next(line.split("\t") for line in stats_out.splitlines() if line.startswith("TSTV"))
+    assert 1.8 < float(tstv[4]) < 2.4

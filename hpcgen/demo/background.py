@@ -2,8 +2,7 @@
 
 Each window is an independent ancestry simulation of the same sampled individuals, so LD is realistic inside a
 window and absent between windows (as between distant loci). (One simulation of all windows joined by
-free-recombination links was tried first: it is ~500x slower, as every lineage then recombines every generation.) Mutations follow msprime's default
-Jukes-Cantor nucleotide model on a discrete genome, so REF is the simulated ancestral base (it does **not** match
+free-recombination links was tried first: it is ~500x slower, as every lineage then recombines every generation.) Mutations follow an HKY nucleotide model (Ti/Tv ~2.05) on a discrete genome, so REF is the simulated ancestral base (it does **not** match
 the GRCh38 sequence) and recurrent mutations give a few multi-allelic sites. The allele-frequency spectrum comes
 from the demography (:mod:`hpcgen.demo.demography`): recent growth gives the excess of rare variants seen in real
 cohorts.
@@ -12,14 +11,21 @@ from __future__ import annotations
 
 import logging
 import math
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterator
 
 import msprime
 import numpy as np
+import tskit
 
 from hpcgen.demo.demography import MUTATION_RATE, RECOMBINATION_RATE, out_of_africa
 from hpcgen.demo.grch38 import AUTOSOMES, usable_intervals
+
+#: HKY with 40 % GC; kappa 4.3 gives a transition/transversion ratio of 0.48 kappa ~2.05 (checked with bcftools stats), as in
+#: human whole-genome calls (~2.0-2.1); Jukes-Cantor would give 0.5, which any QC report flags at once
+SUBSTITUTION_MODEL = msprime.HKY(kappa=4.3, equilibrium_frequencies=[0.3, 0.2, 0.2, 0.3])
 
 # msprime logs every replicate at INFO; the demo runs hundreds of small ones
 logging.getLogger("msprime").setLevel(logging.WARNING)
@@ -143,6 +149,7 @@ class Background:
         self.sims, self.selected, self.windows = [], [], []
         if self.n_variants == 0:  # PharmCAT positions only
             return
+        self._tmp = tempfile.TemporaryDirectory(prefix="hpcgen-demo-")
         density = float(np.interp(math.log(2 * self.n_samples), self._DENSITY_LN_N, self._DENSITY))
         # at least one full window per contig: small cohorts are thinned from a longer simulation, so LD still
         # spans a realistic ~100 kb around each variant
@@ -153,12 +160,21 @@ class Background:
             window_bp = int(math.ceil(length / n_windows))
             windows = self._place(n_windows, window_bp, pgx_positions, rng)
             seeds = rng.integers(1, 2**31 - 1, size=n_windows)
-            sims = [self._simulate(sample_sets, demography, window_bp, int(s)) for s in seeds]
-            eligible = [self._eligible(ts) for ts in sims]
+            # each window's tree sequence waits on disk (~2 MB per 100 kb x 10,000 haplotypes), so memory stays
+            # that of one window however many variants are asked for
+            sims, eligible = [], []
+            for i, s in enumerate(seeds):
+                ts = self._simulate(sample_sets, demography, window_bp, int(s))
+                eligible.append(self._eligible(ts))
+                path = Path(self._tmp.name) / f"a{attempt}-w{i}.trees"
+                ts.dump(path)
+                sims.append(path)
             total = sum(int(e.sum()) for e in eligible)
             if total >= self.n_variants:
                 break
             length *= 1.3 * self.n_variants / max(total, 1)
+            for path in sims:
+                path.unlink()
         else:  # pragma: no cover - the loop above converges at the first or second try
             raise RuntimeError("could not simulate enough background variants")
         # thin uniformly to exactly n_variants: keeps the frequency spectrum and the LD-by-distance pattern
@@ -176,7 +192,7 @@ class Background:
             samples=sample_sets, demography=demography, sequence_length=length,
             recombination_rate=RECOMBINATION_RATE, random_seed=seed,
         )
-        return msprime.sim_mutations(ts, rate=MUTATION_RATE, random_seed=seed)
+        return msprime.sim_mutations(ts, rate=MUTATION_RATE, random_seed=seed, model=SUBSTITUTION_MODEL)
 
     def _place(self, n_windows: int, window_bp: int, pgx: dict[str, np.ndarray], rng) -> list[Window]:
         layout = _window_layout(n_windows, window_bp, pgx, rng)
@@ -184,10 +200,20 @@ class Background:
 
     @staticmethod
     def _eligible(ts) -> np.ndarray:
-        """Sites that segregate in the cohort (recurrent mutations may leave every sample with one base)."""
-        keep = np.ones(ts.num_sites, dtype=bool)
-        n_mut = np.bincount(ts.tables.mutations.site, minlength=ts.num_sites)
-        pos = ts.tables.sites.position
+        """Sites that segregate in the cohort.
+
+        HKY mutations may be silent (a base replaced by itself), and recurrent ones may leave every sample with one
+        base: a site with one mutation segregates iff that mutation changes the base; others are decoded.
+        """
+        tables = ts.tables
+        n_mut = np.bincount(tables.mutations.site, minlength=ts.num_sites)
+        ancestral = np.array(tskit.unpack_strings(tables.sites.ancestral_state, tables.sites.ancestral_state_offset))
+        derived = np.array(tskit.unpack_strings(tables.mutations.derived_state, tables.mutations.derived_state_offset))
+        keep = np.zeros(ts.num_sites, dtype=bool)
+        single = np.flatnonzero(n_mut == 1)
+        first = np.searchsorted(tables.mutations.site, single)  # mutations are sorted by site
+        keep[single] = derived[first] != ancestral[single]
+        pos = tables.sites.position
         for site in np.flatnonzero(n_mut > 1):
             for var in ts.variants(left=pos[site], right=pos[site] + 1):
                 keep[site] = np.unique(var.genotypes).size > 1
@@ -196,7 +222,8 @@ class Background:
     def blocks(self) -> Iterator[Block]:
         """Yield the kept variants window by window, in genome order (contig order, then position)."""
         samples = self.nodes.ravel()
-        for w, ts, selected in zip(self.windows, self.sims, self.selected):
+        for w, path, selected in zip(self.windows, self.sims, self.selected):
+            ts = tskit.load(path)
             pos, alleles, rows = [], [], []
             site_pos = ts.tables.sites.position
             # site ids follow iteration order; var.site would build a Python object per site (slow)

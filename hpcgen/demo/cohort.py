@@ -111,6 +111,10 @@ def make_demo_cohort(out_dir: str | os.PathLike, samples: int, variants: int, se
         raise ValueError("samples must be >= 1 and variants >= 0")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    # a run killed before its renames leaves only hidden *.partial files: clear them, then start afresh
+    for name in ("cohort.vcf.gz", "clinical.tsv", "samples.tsv", "pgx_truth.tsv"):
+        for stale in out.glob(f".{name}.*.partial*"):
+            stale.unlink(missing_ok=True)
     rng = np.random.default_rng([seed, 0])
     groups = rng.choice(list(GROUP_SHARES), size=samples, p=list(GROUP_SHARES.values()))
     sex = np.where(rng.random(samples) < 0.55, "male", "female")
