@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Mapping
 
-from hpcgen.store.reader import normalize_contig
+from hpcgen.store.regions import normalize_contig
 
 BUILDS = ("GRCh38", "GRCh37")
 

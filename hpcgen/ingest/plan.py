@@ -11,7 +11,7 @@ from typing import Sequence
 from hpcgen.errors import InputError
 from hpcgen.ingest.htslog import captured_stderr, htslib_reason
 from hpcgen.ingest.vcfinput import VcfInput, locate_failure
-from hpcgen.store.reader import normalize_contig, parse_region
+from hpcgen.store.regions import normalize_contig, parse_region
 
 
 @dataclass(frozen=True)

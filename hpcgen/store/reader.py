@@ -7,53 +7,23 @@
 from __future__ import annotations
 
 import os
-import re
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
-import pandas as pd
 
 from hpcgen.errors import InputError
 from hpcgen.store import schema as S
 from hpcgen.store.manifest import read_manifest
+from hpcgen.store.regions import normalize_contig, parse_region  # noqa: F401  (re-exported)
 from hpcgen.store.schema import ShardInfo
 
 import h5py  # noqa: E402  (after schema: file locking off before libhdf5 loads)
 import hdf5plugin  # noqa: E402,F401  (registers the zstd / lz4 / blosc filters for reading)
 
-Region = tuple[str, int, int]
-_REGION = re.compile(r"^(?P<chrom>[^:]+?)(?::(?P<start>[\d,]+)?-?(?P<end>[\d,]+)?)?$")
-_MAX_POS = 2**62
-
-
-def normalize_contig(name: str) -> str:
-    """``1`` -> ``chr1``, ``MT``/``M`` -> ``chrM``, ``X`` -> ``chrX``; other names (``chr1``, ``GL000192.1``) unchanged."""
-    bare = name[3:] if name.lower().startswith("chr") else name
-    if bare in {"M", "MT"}:
-        return "chrM"
-    if bare.isdigit() or bare in {"X", "Y"}:
-        return "chr" + bare
-    return name
-
-
-def parse_region(region: str | Sequence | None) -> Region | None:
-    """``"chr1:1-1000"``, ``"1:1000-"``, ``"chr1"`` or ``(chrom, start, end)`` -> (chrom, start, end), 1-based inclusive."""
-    if region is None:
-        return None
-    if not isinstance(region, str):
-        chrom, start, end = region
-        return normalize_contig(str(chrom)), int(start), int(end)
-    m = _REGION.match(region.strip())
-    if not m:
-        raise InputError(f"bad region {region!r}: expected chrom[:start-end]")
-    start = int((m["start"] or "1").replace(",", ""))
-    end = int(m["end"].replace(",", "")) if m["end"] else _MAX_POS
-    if start < 1 or end < start:
-        raise InputError(f"bad region {region!r}: start must be >= 1 and <= end")
-    return normalize_contig(m["chrom"]), start, end
-
+if TYPE_CHECKING:
+    import pandas as pd
 
 class _ShardArray:
     """A picklable, lazily opened view of one shard dataset, padded to the store's ploidy (for Dask)."""
@@ -144,8 +114,10 @@ class GenotypeStore:
                 rows.append((i, a, b))
         return rows
 
-    def variants(self, region: str | Sequence | None = None) -> pd.DataFrame:
+    def variants(self, region: str | Sequence | None = None) -> "pd.DataFrame":
         """Variant table: chrom, pos (1-based), id, ref, alt, qual, filter, shard, index_in_shard."""
+        import pandas as pd  # here, not at module level: ingest workers never need it
+
         frames = []
         for i, a, b in self._rows(region):
             with h5py.File(self.path / self.shards[i].file, "r") as h5:
@@ -195,7 +167,7 @@ class GenotypeStore:
             raise InputError(f"field {name!r} is not in this store (stored: {', '.join(self.fields) or 'none'})", self.path)
         return self._read(S.CALL_FIELDS[name], region, (), np.int32, -1)
 
-    def query(self, chrom: str, start: int, end: int) -> tuple[pd.DataFrame, np.ndarray]:
+    def query(self, chrom: str, start: int, end: int) -> tuple["pd.DataFrame", np.ndarray]:
         """Variants and genotypes in ``chrom:start-end`` (1-based inclusive)."""
         region = (chrom, start, end)
         return self.variants(region), self.genotypes(region)
