@@ -20,6 +20,7 @@ class QcConfig(Section):
     pca_seed: int = Field(0, ge=0, description="seed of the randomized SVD (fixed: reruns give the same PCs)")
     kinship: bool = Field(True, description="compute KING-robust kinship for every pair of samples")
     kinship_threshold: float = Field(0.0884, description="KING kinship above which a pair is reported (2nd degree)")
+    report: bool = Field(True, description="write qc_report.html (matplotlib plots)")
     threads: int = Field(0, ge=0, description="worker threads of the local Dask scheduler (0 = every core)")
     dask_jobs: int = Field(4, ge=1, description="Slurm profiles: Dask worker jobs (dask-jobqueue SLURMCluster)")
     dask_job_cores: int = Field(8, ge=1, description="Slurm profiles: cores per Dask worker job")

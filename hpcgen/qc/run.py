@@ -73,15 +73,16 @@ def _config_hash(cfg: HpcgenConfig) -> str:
 
 
 def genotype_blocks(store, cfg: HpcgenConfig):
-    """The store's genotypes as dask, split further if its chunks exceed the configured block sizes."""
+    """The store's genotypes as dask in blocks of the configured size.
+
+    Store chunks larger than a block are split; small shards (a sparse region, a panel) are merged into
+    full blocks so that per-task overhead does not dominate.
+    """
     gt = store.genotypes_dask()
     q = cfg.qc
-    new = {}
-    if max(gt.chunks[0], default=0) > q.block_variants:
-        new[0] = q.block_variants
-    if max(gt.chunks[1], default=0) > q.block_samples:
-        new[1] = q.block_samples
-    return gt.rechunk(new) if new else gt
+    want = (min(q.block_variants, max(gt.shape[0], 1)), min(q.block_samples, max(gt.shape[1], 1)))
+    regular = all(len(set(c[:-1])) <= 1 and (len(c) == 1 or c[0] == w) for c, w in zip(gt.chunks[:2], want))
+    return gt if regular else gt.rechunk({0: want[0], 1: want[1], 2: -1})
 
 
 def run_qc(store_path: str | os.PathLike, out_dir: str | os.PathLike, *, config: HpcgenConfig | str | os.PathLike | None = None,
@@ -94,7 +95,6 @@ def run_qc(store_path: str | os.PathLike, out_dir: str | os.PathLike, *, config:
     from hpcgen.qc.annotate import autosomal, variant_classes
     from hpcgen.qc.compute import dask_context
     from hpcgen.qc.counts import compute_counts
-    from hpcgen.qc.report import render_report
     from hpcgen.qc.tables import sample_table, variant_table
     from hpcgen.store import GenotypeStore
 
@@ -166,8 +166,12 @@ def run_qc(store_path: str | os.PathLike, out_dir: str | os.PathLike, *, config:
         "Ti/Tv (median per sample)": f"{np.nanmedian(st['ti_tv']):.3f}" if n_ts else "n/a",
         f"pairs with kinship > {q.kinship_threshold:g}": "not computed" if kin is None else len(kin),
     }
-    page = render_report(vt, st, pcs, eigen, kin, summary, q)
-    written.append(atomic_write_text(out / "qc_report.html", page))
+    if q.report:
+        from hpcgen.qc.report import render_report
+
+        written.append(atomic_write_text(out / "qc_report.html", render_report(vt, st, pcs, eigen, kin, summary, q)))
+    else:
+        (out / "qc_report.html").unlink(missing_ok=True)
     timings["total_s"] = time.perf_counter() - t0
     manifest = {
         "schema": SCHEMA, "hpcgen_version": __version__,
