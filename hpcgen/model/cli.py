@@ -70,19 +70,25 @@ def evaluate_cmd(model_path: str, input_path: str, pgx_dir: str | None, pcs_path
 @click.option("--store", "store_path", type=click.Path(file_okay=False), help="genotype store (genotype-net)")
 @click.option("--id-mapping", type=click.Path(dir_okay=False), help="real -> pseudonym TSV (0600) for joining")
 @click.option("--profile", default="local", show_default=True, help="dispatch profile (local or slurm/profiles/<name>.yaml)")
-@click.option("--ranks", type=int, default=1, show_default=True, help="data-parallel processes (submitit tasks)")
+@click.option("--ranks", type=click.IntRange(min=1), default=None, help="data-parallel processes (submitit tasks; default: model.ranks of the config)")
 @click.option("--out", "registry", required=True, type=click.Path(file_okay=False), help="model registry folder")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="hpcgen config YAML (model section)")
 @click.option("--promote/--no-promote", default=True, show_default=True, help="promote the new version if it beats the current one on held-out data")
+@click.option("--run-dir", type=click.Path(file_okay=False), help="run folder: jobs.jsonl for hpcgen impact, job files (default: under the registry)")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False), help="also write the outcome (version, metrics, promotion) as JSON")
 def train(model_name: str, data_path: str, append_paths: tuple[str, ...], pgx_dir: str | None, pcs_path: str | None,
-          store_path: str | None, id_mapping: str | None, profile: str, ranks: int, registry: str,
-          config_path: str | None, promote: bool) -> None:
+          store_path: str | None, id_mapping: str | None, profile: str, ranks: int | None, registry: str,
+          config_path: str | None, promote: bool, run_dir: str | None, json_out: str | None) -> None:
     """Train a dose model (torch + DeepSpeed) and register it (config, data checksums, metrics, model card)."""
     from hpcgen.model.workflow import train_and_register
 
     result = train_and_register(model_name, data_path, registry, append=list(append_paths), pgx_dir=pgx_dir,
                                 pcs=pcs_path, store=store_path, id_mapping=id_mapping, profile=profile,
-                                ranks=ranks, config_path=config_path, promote=promote)
+                                ranks=ranks, config_path=config_path, promote=promote, run_dir=run_dir)
+    if json_out:
+        from hpcgen.fsutil import atomic_write_text
+
+        atomic_write_text(json_out, json.dumps(result, indent=2) + "\n")
     click.echo(result["summary"])
 
 

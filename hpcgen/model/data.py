@@ -100,7 +100,7 @@ def load_arrays(path: str | os.PathLike) -> dict[str, np.ndarray]:
 
 
 def store_dosages(store_path: str | os.PathLike, samples: list[str], max_variants: int,
-                  min_maf: float = 0.01) -> tuple[np.ndarray, list[str]]:
+                  min_maf: float = 0.01, variant_ids: list[str] | None = None) -> tuple[np.ndarray, list[str]]:
     """Alt-allele dosages of ``samples`` read from the store one region shard at a time.
 
     Parameters
@@ -111,6 +111,8 @@ def store_dosages(store_path: str | os.PathLike, samples: list[str], max_variant
         Pseudonymized IDs to read (columns are selected per shard: only these samples are decoded).
     max_variants
         Stop after this many polymorphic variants (MAF >= ``min_maf`` among ``samples``).
+    variant_ids
+        Read exactly these variants, in this order (a trained model's inputs) instead of choosing by MAF.
 
     Returns
     -------
@@ -124,6 +126,9 @@ def store_dosages(store_path: str | os.PathLike, samples: list[str], max_variant
     if absent:
         raise InputError(f"{len(absent)} sample(s) not in the store (first: {absent[0]!r})", store_path)
     cols = np.array([col[s] for s in samples])
+    wanted = None if variant_ids is None else set(variant_ids)
+    if wanted is not None:
+        max_variants = len(variant_ids)
     blocks, ids, total = [], [], 0
     for shard in store.shards:
         if total >= max_variants:
@@ -135,12 +140,25 @@ def store_dosages(store_path: str | os.PathLike, samples: list[str], max_variant
         dos[missing] = np.nan
         mean = np.nanmean(np.where(missing, np.nan, dos), axis=1)
         maf = np.minimum(mean / 2, 1 - mean / 2)
-        keep = np.isfinite(maf) & (maf >= min_maf)
+        var = store.variants((shard.chrom, shard.start, shard.end))
+        shard_ids = np.array([f"{c}:{p}:{r}:{a}" for c, p, r, a in zip(var["chrom"], var["pos"], var["ref"], var["alt"])])
+        if wanted is None:
+            keep = np.isfinite(maf) & (maf >= min_maf)
+        else:
+            keep = np.array([i in wanted for i in shard_ids], dtype=bool)
+            mean = np.where(np.isfinite(mean), mean, 0.0)
         dos = np.where(np.isnan(dos), mean[:, None], dos)[keep][: max_variants - total]
-        var = store.variants((shard.chrom, shard.start, shard.end))[keep][: len(dos)]
-        ids += [f"{c}:{p}:{r}:{a}" for c, p, r, a in zip(var["chrom"], var["pos"], var["ref"], var["alt"])]
+        ids += shard_ids[keep][: len(dos)].tolist()
         blocks.append(dos)
         total += len(dos)
     if total == 0:
         raise InputError(f"no polymorphic variant (MAF >= {min_maf}) in the store for these samples", store_path)
-    return np.concatenate(blocks, axis=0).T.copy(), ids
+    x = np.concatenate(blocks, axis=0).T
+    if variant_ids is not None:
+        if len(ids) != len(variant_ids) or set(ids) != wanted:
+            lacking = sorted(wanted - set(ids))
+            raise InputError(f"{len(lacking)} variant(s) the model was trained on are not in the store (first: {lacking[:1]})",
+                             store_path)
+        order = {v: i for i, v in enumerate(ids)}
+        x, ids = x[:, [order[v] for v in variant_ids]], list(variant_ids)
+    return x.copy(), ids

@@ -50,15 +50,20 @@ def launch(spec: TrainSpec, ranks: int = 1, profile: str = "local", run_dir: str
     - ``profile="local"``, several ranks: submitit LocalExecutor, ``tasks_per_node=ranks`` (one node).
     - a Slurm profile: ``hpcgen.dispatch.run_stage`` with ``tasks_per_node=ranks`` (requeue on timeout).
     """
-    run_dir = Path(run_dir or Path(spec.work_dir) / "run")
-    if profile == "local" and ranks == 1:
-        return run_training(spec)
-    if profile == "local":
-        ex = local_executor(run_dir / "submitit", ranks, timeout_min)
-        job = ex.submit(TrainJob(), spec)
-        return job.results()[0]
     from hpcgen.dispatch import Resources, run_stage
 
+    run_dir = Path(run_dir or Path(spec.work_dir) / "run")
     resources = Resources(tasks_per_node=ranks, cpus_per_task=cpus_per_task, gpus_per_node=gpus_per_node,
                           time_min=max(1, int(timeout_min)))
-    return run_stage(TrainJob(), spec, profile=profile, resources=resources, name="train", run_dir=run_dir)
+    if profile == "local" and ranks > 1:
+        # recorded in RUN_DIR/jobs.jsonl like any local stage; the ranks are submitit's local tasks
+        return run_stage(run_local_ranks, spec, ranks, str(run_dir / "submitit"), timeout_min, profile="local",
+                         resources=resources, name="train", run_dir=run_dir)
+    fn = run_training if profile == "local" else TrainJob()
+    return run_stage(fn, spec, profile=profile, resources=resources, name="train", run_dir=run_dir)
+
+
+def run_local_ranks(spec: TrainSpec, ranks: int, folder: str, timeout_min: float) -> dict:
+    """``ranks`` processes on this machine through submitit's LocalExecutor (requeued on USR2); rank 0's result."""
+    job = local_executor(folder, ranks, timeout_min).submit(TrainJob(), spec)
+    return job.results()[0]

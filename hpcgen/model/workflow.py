@@ -49,17 +49,17 @@ def load_rows(data_path: str, append: list[str] | None = None) -> tuple[pd.DataF
 def features_for(model_name: str, frame: pd.DataFrame, inputs: Inputs, cfg: ModelConfig,
                  feature_names: list[str] | None = None) -> FeatureSet:
     """Tabular features (dose-mlp) or store dosages (genotype-net) for the rows of ``frame``."""
-    fs = build_features(frame, inputs.pgx_dir, inputs.pcs, inputs.id_mapping, cfg.n_pcs, feature_names)
-    if model_name.startswith("genotype"):
+    genotype = model_name.startswith("genotype")
+    fs = build_features(frame, inputs.pgx_dir, inputs.pcs, inputs.id_mapping, cfg.n_pcs,
+                        None if genotype else feature_names)
+    if genotype:
         if not inputs.store:
             raise InputError(f"{model_name} reads genotypes: pass --store")
         if inputs.pgx_dir is None and inputs.pcs is None:
             from hpcgen.model.features import to_pseudonyms
 
             fs.samples = to_pseudonyms(fs.samples, inputs.id_mapping)
-        x, ids = store_dosages(inputs.store, fs.samples, cfg.max_variants)
-        if feature_names is not None and ids != feature_names:
-            raise InputError("the store's variants differ from those the model was trained on", inputs.store)
+        x, ids = store_dosages(inputs.store, fs.samples, cfg.max_variants, variant_ids=feature_names)
         fs.x, fs.names = x.astype(float), ids
     return fs
 
@@ -91,7 +91,7 @@ class Predictor:
 
 
 def fit(model_name: str, fs: FeatureSet, train_idx: np.ndarray, cfg: ModelConfig, work_dir: Path, ranks: int = 1,
-        profile: str = "local") -> tuple[Predictor, dict]:
+        profile: str = "local", run_dir=None) -> tuple[Predictor, dict]:
     """Train on ``train_idx`` (a validation part is split off for early stopping); return predictor + result."""
     from safetensors.torch import load_file
 
@@ -111,7 +111,7 @@ def fit(model_name: str, fs: FeatureSet, train_idx: np.ndarray, cfg: ModelConfig
                      batch_size=cfg.batch_size, learning_rate=cfg.learning_rate, weight_decay=cfg.weight_decay,
                      zero_stage=cfg.zero_stage, patience=cfg.patience, checkpoint_every=cfg.checkpoint_every,
                      loss=cfg.loss, huber_delta=cfg.huber_delta)
-    result = launch(spec, ranks=ranks, profile=profile, run_dir=work_dir / "run", timeout_min=cfg.timeout_min)
+    result = launch(spec, ranks=ranks, profile=profile, run_dir=run_dir or work_dir / "run", timeout_min=cfg.timeout_min)
     result.update(n_train=len(tr), n_val=len(val))
     state = load_file(str(work_dir / "model.safetensors"))
     return Predictor(model_name, hp, scaler, state, fs.names), result
@@ -149,7 +149,7 @@ def work_folder(registry_dir: str, model_name: str, key: dict) -> Path:
 
 def train_and_register(model_name: str, data_path: str, registry_dir: str, append: list[str] | None = None,
                        pgx_dir=None, pcs=None, store=None, id_mapping=None, profile: str = "local",
-                       ranks: int | None = None, config_path=None, promote: bool = True) -> dict:
+                       ranks: int | None = None, config_path=None, promote: bool = True, run_dir=None) -> dict:
     """Train, evaluate on held-out rows, register a new version, and promote it if it beats the current one."""
     cfg = load_config(config_path).model
     ranks = ranks or cfg.ranks
@@ -161,7 +161,7 @@ def train_and_register(model_name: str, data_path: str, registry_dir: str, appen
     fit_idx = np.concatenate([train_idx, val_idx])
     work = work_folder(registry_dir, model_name, {"cfg": cfg.model_dump(), "data": info["checksums"], "ranks": ranks,
                                                   "inputs": [pgx_dir, pcs, store]})
-    predictor, result = fit(model_name, fs, fit_idx, cfg, work, ranks, profile)
+    predictor, result = fit(model_name, fs, fit_idx, cfg, work, ranks, profile, run_dir)
     pred = predictor.predict(fs.x[test_idx])
     test_frame = fs.frame.iloc[test_idx]
     metrics = {"test": metrics_by_group(fs.y[test_idx], pred, fs.race[test_idx]),
