@@ -288,11 +288,19 @@ def expected_hom_sums(g, weights, rows):
         for i in range(rows.shape[0]):
             v = rows[i]
             r = calls[v]
-            for s in range(n_smp):
-                x = r[s]
-                if not (x == _HOM_REF16 or x == _HET16A or x == _HET16B or x == _HOM_ALT16):
-                    for k in range(n_w):
-                        out[s, k] += weights[v, k]
+            # non-diploid calls are rare: test 16 calls at a time branch-free (vectorized), visit only hits
+            for s0 in range(0, n_smp, 16):
+                s1 = min(n_smp, s0 + 16)
+                hit = 0
+                for s in range(s0, s1):
+                    x = r[s]
+                    hit |= (x != _HOM_REF16) & (x != _HET16A) & (x != _HET16B) & (x != _HOM_ALT16)
+                if hit:
+                    for s in range(s0, s1):
+                        x = r[s]
+                        if (x != _HOM_REF16) & (x != _HET16A) & (x != _HET16B) & (x != _HOM_ALT16):
+                            for k in range(n_w):
+                                out[s, k] += weights[v, k]
         return out
     for i in range(rows.shape[0]):
         v = rows[i]

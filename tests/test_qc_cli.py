@@ -92,6 +92,7 @@ def test_bad_inputs_one_line_exit_2(tmp_path, demo_store):
 
 def test_single_sample_cohort(tmp_path, key_file):
     need_tool("plink2")
+    need_tool("bgzip")
     from hpcgen.ingest import ingest
     from hpcgen.pseudonym import load_key
 

@@ -27,6 +27,7 @@ RTOL_PRINTED = 1e-5  # 6 significant digits
 def peer(tmp_path_factory, key_file):
     need_tool("plink2")
     need_tool("bcftools")
+    need_tool("bgzip")
     from hpcgen.ingest import ingest
     from hpcgen.pseudonym import load_key, read_mapping
 
