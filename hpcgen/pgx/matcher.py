@@ -56,45 +56,65 @@ def _apply_sex(gene: GeneDefinition, g: GeneGenotypes, sex: np.ndarray | None) -
 def _missing_strings(gene: GeneDefinition, missing: np.ndarray) -> np.ndarray:
     """';'-joined chr:pos of missing positions per sample, built once per distinct missingness pattern."""
     out = np.full(missing.shape[0], "", dtype=object)
-    if not missing.any():
+    rows = np.flatnonzero(missing.any(axis=1))
+    if len(rows) == 0:
         return out
-    packed = np.packbits(missing, axis=1)
-    uniq, inverse = np.unique(packed, axis=0, return_inverse=True)
-    labels = []
-    for row in uniq:
-        m = np.unpackbits(row)[: gene.n_pos].astype(bool)
-        labels.append(";".join(f"{gene.chrom}:{p}" for p in gene.positions[m]))
-    return np.asarray(labels, dtype=object)[inverse.ravel()]
+    packed = np.packbits(missing[rows], axis=1)
+    cache: dict[bytes, str] = {}
+    for k, s in enumerate(rows):
+        key = packed[k].tobytes()
+        text = cache.get(key)
+        if text is None:
+            m = missing[s]
+            text = cache[key] = ";".join(f"{gene.chrom}:{p}" for p in gene.positions[m])
+        out[s] = text
+    return out
+
+
+def _dpyd_tables(gene: GeneDefinition) -> tuple[np.ndarray, np.ndarray]:
+    """Per named allele its non-reference positions, and ``part_of[a, b]``: allele a's variants are a proper
+    subset of allele b's (c.1129-5923C>G inside HapB3)."""
+    nonref = gene.accept != gene.accept[0][None, :]
+    same = np.array([[np.all(gene.accept[a][nonref[a]] == gene.accept[b][nonref[a]]) for b in range(gene.n_hap)]
+                     for a in range(gene.n_hap)])
+    covered = (nonref[:, None, :] <= nonref[None, :, :]).all(axis=2)
+    part_of = covered & same & (nonref.sum(axis=1)[:, None] < nonref.sum(axis=1)[None, :])
+    return nonref, part_of
+
+
+def _dpyd_presence(gene: GeneDefinition, a1: np.ndarray, a2: np.ndarray, usable: np.ndarray,
+                   nonref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For samples (rows of a1/a2): which non-reference named alleles have every defined allele on some
+    strand (present) or on both (homozygous). Returns two bool arrays, shape (n_samples, n_hap)."""
+    avail = usable[None, :] & (a1 >= 0)                                     # (s, p)
+    on1 = (gene.accept[None, :, :] >> np.clip(a1, 0, 30)[:, None, :]) & 1   # (s, h, p)
+    on2 = (gene.accept[None, :, :] >> np.clip(a2, 0, 30)[:, None, :]) & 1
+    relevant = gene.defined[None, :, :] & avail[:, None, :]
+    present = np.where(relevant, (on1 | on2) == 1, True).all(axis=2) & relevant.any(axis=2)
+    homo = np.where(relevant, (on1 & on2) == 1, True).all(axis=2)
+    present[:, 0] = False  # the reference is the filler, not a finding
+    present &= nonref.any(axis=1)[None, :]
+    return present, homo
 
 
 def _dpyd_lowest_function(gene: GeneDefinition, a1: np.ndarray, a2: np.ndarray, usable: np.ndarray,
-                          activity: dict[str, float]) -> tuple[str, str] | None:
+                          activity: dict[str, float], tables) -> tuple[str, str] | None:
     """PharmCAT's DPYD rule for unphased heterozygous samples: report the two lowest-function named
     alleles found (each defined allele present on some strand), Reference filling an empty slot."""
-    found: list[tuple[float, str]] = []
-    for h in range(1, gene.n_hap):
-        cols = np.flatnonzero(gene.defined[h] & usable & (a1 >= 0))
-        if len(cols) == 0 or not gene.defined[h][usable].any():
-            continue
-        acc = gene.accept[h, cols]
-        on1 = (acc >> a1[cols].clip(0, 30)) & 1
-        on2 = (acc >> a2[cols].clip(0, 30)) & 1
-        if not np.all(on1 | on2):
-            continue
-        act = activity.get(gene.names[h], 1.0)
-        found.append((act, gene.names[h]))
-        if np.all(on1 & on2):  # homozygous
-            found.append((act, gene.names[h]))
-    if not found:
+    nonref, part_of = tables
+    present, homo = _dpyd_presence(gene, a1[None, :], a2[None, :], usable, nonref)
+    present, homo = present[0], homo[0]
+    idx = np.flatnonzero(present)
+    if len(idx) == 0:
         return None
     # an allele whose variants all belong to a larger allele found on the same strand is part of it
-    # (c.1129-5923C>G inside HapB3): keep the larger one, as PharmCAT's HapB3 handling does
-    variants = {}
-    for _, name in found:
-        h = gene.names.index(name)
-        variants[name] = {(p, int(gene.accept[h, p])) for p in np.flatnonzero(gene.accept[h] != gene.accept[0])}
-    found = [(a, n) for a, n in found
-             if not any(variants[n] < variants[m] for _, m in found if m != n)]
+    idx = [a for a in idx if not part_of[a, idx].any()]
+    found: list[tuple[float, str]] = []
+    for h in idx:
+        act = activity.get(gene.names[h], 1.0)
+        found.append((act, gene.names[h]))
+        if homo[h]:
+            found.append((act, gene.names[h]))
     found.sort()
     names = [n for _, n in found[:2]]
     if len(names) == 1:
@@ -132,6 +152,13 @@ def _apply_priorities(gene: GeneDefinition, hap1, hap2, pair_score, n_calls, unp
     return h1, h2, k, np.where(k > 0, best, 0).astype(np.int32), picked
 
 
+def _warning_column(warn: dict, n: int, default: str) -> np.ndarray:
+    out = np.full(n, default, dtype=object)
+    for s, msgs in warn.items():
+        out[s] = ";".join(msgs)
+    return out
+
+
 def call_gene(gene: GeneDefinition, g: GeneGenotypes, samples: list[str], sex: np.ndarray | None = None,
               dpyd_activity: dict[str, float] | None = None) -> pd.DataFrame:
     """Call one gene for every sample.
@@ -152,7 +179,9 @@ def call_gene(gene: GeneDefinition, g: GeneGenotypes, samples: list[str], sex: n
     # PharmCAT matches on every position; exemption "ignoredPositions" only affect its preprocessor
     usable = np.ones(gene.n_pos, dtype=np.uint8)
     group, n_groups = _phase_groups(g)
-    order = selective_order(gene.accept, gene.reference)
+    order = getattr(gene, "_order", None)
+    if order is None:
+        order = gene._order = selective_order(gene.accept, gene.reference)
     keep_all = bool(gene.priorities)
     hap1, hap2, pair_score, n_calls, score, flags = match_diplotypes(
         np.ascontiguousarray(g.a1), np.ascontiguousarray(g.a2), group, gene.accept,
@@ -176,18 +205,23 @@ def call_gene(gene: GeneDefinition, g: GeneGenotypes, samples: list[str], sex: n
     hap_1 = np.where(hap1[:, 0] >= 0, np.asarray(gene.display, dtype=object)[hap1[:, 0].clip(0)], "")
     hap_2 = np.where(hap2[:, 0] >= 0, np.asarray(gene.display, dtype=object)[hap2[:, 0].clip(0)], "")
     status = np.where(n_calls > 0, STATUS_CALLED, STATUS_NOT_CALLED).astype(object)
-    warn: list[list[str]] = [[] for _ in range(n)]
+    common = list(g.warnings.get(-1, []))
+
+    class _Warn(dict):  # sample -> list of warnings, created on first use (most samples have none)
+        def __missing__(self, key):
+            self[key] = list(common)
+            return self[key]
+
+    warn = _Warn()
     for s, msgs in g.warnings.items():
-        if s == -1:
-            for lst in warn:
-                lst.extend(msgs)
-        else:
+        if s != -1:
             warn[s].extend(msgs)
 
     required = [i for i, p in enumerate(gene.positions) if int(p) in gene.required_positions]
     special = np.flatnonzero((n_calls > 1) | (flags != 0) | blocked | (missing[:, required].any(axis=1) if required else False)
                              | ((n_calls == 0)) | ((gene.gene == "DPYD") & unphased_het)
                              | np.isin(np.arange(n), list(picked)))
+    dpyd_tables = None
     for s in special:
         s = int(s)
         if flags[s] & 8 or blocked[s]:
@@ -200,7 +234,10 @@ def call_gene(gene: GeneDefinition, g: GeneGenotypes, samples: list[str], sex: n
             warn[s].append(f"{gene.gene}: a required position is missing")
             continue
         if gene.gene == "DPYD" and unphased_het[s]:
-            pair = _dpyd_lowest_function(gene, g.a1[s], g.a2[s], usable.astype(bool), dpyd_activity or {})
+            if dpyd_tables is None:
+                dpyd_tables = _dpyd_tables(gene)
+            pair = _dpyd_lowest_function(gene, g.a1[s], g.a2[s], usable.astype(bool), dpyd_activity or {},
+                                         dpyd_tables)
             if pair is not None:
                 status[s], hap_1[s], hap_2[s] = STATUS_CALLED, pair[0], pair[1]
                 dip[s] = format_diplotype(pair[0], pair[1], ref_name)
@@ -233,7 +270,7 @@ def call_gene(gene: GeneDefinition, g: GeneGenotypes, samples: list[str], sex: n
         "diplotype": dip,
         "call_status": status,
         "missing_positions": missing_txt,
-        "warnings": [";".join(w) for w in warn],
+        "warnings": _warning_column(warn, n, ";".join(common)),
         "source": "hpcgen-matcher",
         "match_score": np.where(status == STATUS_CALLED, score, 0),
         "haplotype_1": hap_1,

@@ -156,14 +156,21 @@ def add_phenotypes(calls: pd.DataFrame) -> pd.DataFrame:
 
     Computed once per distinct (gene, diplotype), so a cohort costs as much as its distinct calls.
     """
+    import numpy as np
+
     from hpcgen.pgx.matcher import TIE_JOIN
 
     out = calls.copy()
-    keys = out[["gene", "diplotype"]].drop_duplicates()
-    lut = {}
-    for gene, dip in zip(keys["gene"], keys["diplotype"]):
+    g_codes, g_uniq = pd.factorize(out["gene"].to_numpy(dtype=object))
+    d_codes, d_uniq = pd.factorize(out["diplotype"].to_numpy(dtype=object))
+    combined = g_codes.astype(np.int64) * (len(d_uniq) + 1) + d_codes
+    uniq, inverse = np.unique(combined, return_inverse=True)
+    phen = np.empty(len(uniq), dtype=object)
+    act = np.empty(len(uniq), dtype=object)
+    for k, code in enumerate(uniq):
+        gene, dip = g_uniq[code // (len(d_uniq) + 1)], d_uniq[code % (len(d_uniq) + 1)]
         if not dip:
-            lut[(gene, dip)] = (NO_RESULT, "")
+            phen[k], act[k] = NO_RESULT, ""
             continue
         phenos, scores = [], []
         for one in dip.split(TIE_JOIN):
@@ -172,15 +179,13 @@ def add_phenotypes(calls: pd.DataFrame) -> pd.DataFrame:
             p, a = phenotype_of(gene, h1, h2)
             phenos.append(p)
             scores.append(a)
-        uniq_p = list(dict.fromkeys(phenos))
         uniq_a = list(dict.fromkeys(scores))
-        lut[(gene, dip)] = (TIE_JOIN.join(uniq_p), TIE_JOIN.join(uniq_a) if any(uniq_a) else "")
-    vals = [lut[(g, d)] for g, d in zip(out["gene"], out["diplotype"])]
-    out["phenotype"] = [v[0] for v in vals]
-    out["activity_score"] = [v[1] for v in vals]
-    not_called = out["call_status"] == "not_called"
-    out.loc[not_called, "phenotype"] = NO_RESULT
-    out.loc[not_called, "activity_score"] = ""
+        phen[k] = TIE_JOIN.join(dict.fromkeys(phenos))
+        act[k] = TIE_JOIN.join(uniq_a) if any(uniq_a) else ""
+    inverse = inverse.ravel()
+    not_called = (out["call_status"] == "not_called").to_numpy()
+    out["phenotype"] = np.where(not_called, NO_RESULT, phen[inverse])
+    out["activity_score"] = np.where(not_called, "", act[inverse])
     return out
 
 

@@ -32,7 +32,7 @@ class GeneGenotypes:
     a1, a2 : ndarray, int8, shape (n_samples, n_pos)
         Allele codes (definition order), -1 missing, -2 absent (haploid), 100 undocumented.
     phased : ndarray, bool, shape (n_samples, n_pos)
-    ps : ndarray, int64, shape (n_samples, n_pos)
+    ps : ndarray, int32, shape (n_samples, n_pos)
         Phase set (0 when none given).
     warnings : dict
         ``sample index -> list of str`` (sample-specific); ``-1`` holds warnings for every sample.
@@ -50,7 +50,7 @@ class GeneGenotypes:
             a1=np.full((n_samples, n_pos), MISSING, np.int8),
             a2=np.full((n_samples, n_pos), MISSING, np.int8),
             phased=np.zeros((n_samples, n_pos), bool),
-            ps=np.zeros((n_samples, n_pos), np.int64),
+            ps=np.zeros((n_samples, n_pos), np.int32),
         )
 
     def warn(self, sample: int, message: str) -> None:
@@ -188,7 +188,7 @@ def read_vcf(path: str | os.PathLike, genes: dict[str, GeneDefinition]) -> tuple
         gt = rec.genotype.array() if rec.genotype is not None else np.full((n, 3), MISSING, np.int16)
         ps = None
         if has_ps and "PS" in rec.FORMAT:
-            ps = np.asarray(rec.format("PS")).reshape(n, -1)[:, 0].astype(np.int64)
+            ps = np.asarray(rec.format("PS")).reshape(n, -1)[:, 0].astype(np.int32)
         where = f"{chrom}:{rec.POS}"
         n_hits += 1
         ok = _apply_record(out[name], genes[name], p, rec.REF, list(rec.ALT), gt, ps, key in seen, where)

@@ -41,6 +41,7 @@ class Guideline:
     recommendations: tuple[dict, ...]
 
 
+@functools.lru_cache(maxsize=4096)
 def html_to_text(text: str) -> str:
     """Plain text of a recommendation's HTML (tags dropped, entities decoded, whitespace collapsed)."""
     return re.sub(r"\s+", " ", html.unescape(_TAG.sub(" ", text or ""))).strip()
@@ -116,17 +117,69 @@ def _matches(rec: dict, state: dict[str, tuple[frozenset, dict | None]]) -> bool
     return any_called
 
 
+_REC_INDEX: dict[tuple[str, str], tuple[dict, list, dict]] = {}
+
+
+def _rec_index(gl: Guideline) -> tuple[dict, list, dict]:
+    """Recommendations of a guideline keyed by their lookup values (gene order), and those keyed by allele
+    counts (matched one by one). Built once per guideline."""
+    cached = _REC_INDEX.get((gl.id, gl.source))
+    if cached is not None:
+        return cached
+    index: dict[tuple, list] = {}
+    by_counts = []
+    for r in gl.recommendations:
+        key = r.get("lookupKey") or {}
+        if any(isinstance(v, dict) for v in key.values()):
+            by_counts.append(r)
+            continue
+        if set(key) != set(gl.genes) or all(v == "No Result" for v in key.values()):
+            by_counts.append(r)  # unusual shape: fall back to the general matcher
+            continue
+        index.setdefault(tuple(key[g] for g in gl.genes), []).append(r)
+    order = {id(r): i for i, r in enumerate(gl.recommendations)}
+    _REC_INDEX[(gl.id, gl.source)] = (index, by_counts, order)
+    return index, by_counts, order
+
+
+def _find(gl: Guideline, state: dict) -> list[dict]:
+    """Recommendations of ``gl`` matching a sample state, in guideline order."""
+    import itertools
+
+    index, by_counts, order = _rec_index(gl)
+    hits = []
+    for combo in itertools.product(*(sorted(state[g][0]) for g in gl.genes)):
+        if all(v == "No Result" for v in combo):
+            continue
+        hits.extend(index.get(combo, ()))
+    hits.extend(r for r in by_counts if _matches(r, state))
+    if len(hits) <= 1:
+        return hits
+    seen = set()
+    out = []
+    for r in sorted(hits, key=lambda r: order[id(r)]):
+        if id(r) not in seen:
+            seen.add(id(r))
+            out.append(r)
+    return out
+
+
 def _gene_states(calls: pd.DataFrame, samples: list[str]) -> dict[str, tuple[np.ndarray, list]]:
     """Per gene: int code per sample (0 = gene absent) and the distinct (status, diplotype, phenotype,
     activity) states the codes index (state 0 = absent)."""
     index = pd.Index(samples)
     out = {}
     for gene, grp in calls.groupby("gene", sort=False):
-        text = (grp["call_status"].astype(str) + "\x1f" + grp["diplotype"].astype(str) + "\x1f"
-                + grp["phenotype"].astype(str) + "\x1f" + grp["activity_score"].astype(str))
-        local, uniques = pd.factorize(text)
+        # factorize each column, then the tuple of codes: no per-row string building
+        parts = [pd.factorize(grp[c].to_numpy(dtype=object)) for c in
+                 ("call_status", "diplotype", "phenotype", "activity_score")]
+        combo = np.zeros(len(grp), np.int64)
+        for codes_, uniq_ in parts:
+            combo = combo * (len(uniq_) + 1) + codes_
+        _, rows_first, local = np.unique(combo, return_index=True, return_inverse=True)
+        uniques = ["\x1f".join(str(parts[i][1][parts[i][0][r]]) for i in range(4)) for r in rows_first]
         codes = np.zeros(len(samples), np.int64)
-        codes[index.get_indexer(grp["sample"])] = local + 1
+        codes[index.get_indexer(grp["sample"].to_numpy(dtype=object))] = local.ravel() + 1
         out[gene] = (codes, [None] + [u.split("\x1f") for u in uniques])
     return out
 
@@ -177,7 +230,7 @@ def recommend_index(calls: pd.DataFrame, sources: tuple[str, ...] = ("CPIC", "DP
                 any_called |= st_ in ("called", "outside_call")
             base = {"source": gl.source, "genes": ";".join(gl.genes), "phenotypes": ";".join(phen),
                     "guideline_id": gl.id, "guideline_version": gl.version}
-            matched = [r for r in gl.recommendations if any_called and _matches(r, state)]
+            matched = _find(gl, state) if any_called else []
             ids = []
             if not matched:
                 text = NO_MATCHING_RECOMMENDATION if any_called else NO_RECOMMENDATION_POSSIBLE
