@@ -128,9 +128,10 @@ class Background:
         Target length of a simulated window (LD extends within a window only).
     """
 
-    # segregating sites per bp against ln(haplotypes) under this demography, measured with msprime 1.4
-    _DENSITY_LN_N = (0.69, 3.0, 5.48, 6.91, 9.21, 11.5)
-    _DENSITY = (0.0008, 0.003, 0.0064, 0.011, 0.0222, 0.04)
+    # segregating (non-silent) sites per bp against ln(haplotypes), this demography and mutation model, default
+    # group shares; measured with msprime 1.4 on 3 x 100 kb (the ends are extrapolations)
+    _DENSITY_LN_N = (0.69, 3.0, 4.79, 6.21, 7.6, 8.52, 9.21, 11.5)
+    _DENSITY = (0.0006, 0.0025, 0.0043, 0.0077, 0.0118, 0.0149, 0.0189, 0.032)
 
     def __init__(self, groups: np.ndarray, n_variants: int, seed: int, pgx_positions: dict[str, np.ndarray], window_kb: int = 100):
         self.n_samples = len(groups)

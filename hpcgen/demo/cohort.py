@@ -173,7 +173,9 @@ def make_demo_cohort(out_dir: str | os.PathLike, samples: int, variants: int, se
                     missing.apply(haps, write_rng)
                 w.write(formatter.format(chrom, pos, rec_ids, alleles, info, haps, phased, write_rng))
         tmp_tbi = Path(str(tmp_vcf) + ".tbi")
-        subprocess.run(["tabix", "-f", "-p", "vcf", str(tmp_vcf)], check=True, capture_output=True)
+        # bcftools decompresses with several threads (tabix uses one): indexing a 2 GB file takes seconds, not minutes
+        subprocess.run(["bcftools", "index", "--tbi", "--force", f"--threads={threads}", str(tmp_vcf)], check=True,
+                       capture_output=True)
         # the index goes in first: a cohort.vcf.gz under its final name always has its index
         os.replace(tmp_tbi, paths["tbi"])
     return paths
