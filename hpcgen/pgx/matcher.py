@@ -97,13 +97,25 @@ def _dpyd_presence(gene: GeneDefinition, a1: np.ndarray, a2: np.ndarray, usable:
     return present, homo
 
 
-def _dpyd_lowest_function(gene: GeneDefinition, a1: np.ndarray, a2: np.ndarray, usable: np.ndarray,
-                          activity: dict[str, float], tables) -> tuple[str, str] | None:
+def _dpyd_batch(gene: GeneDefinition, g: GeneGenotypes, rows: np.ndarray, usable: np.ndarray,
+                chunk: int = 512) -> dict:
+    """Presence of every DPYD allele for the given samples, computed in vectorized chunks."""
+    nonref, part_of = _dpyd_tables(gene)
+    out = {}
+    for k in range(0, len(rows), chunk):
+        sel = rows[k:k + chunk]
+        present, homo = _dpyd_presence(gene, g.a1[sel], g.a2[sel], usable, nonref)
+        for j, s in enumerate(sel):
+            out[int(s)] = (present[j], homo[j], part_of)
+    return out
+
+
+def _dpyd_lowest_function(gene: GeneDefinition, present: np.ndarray, homo: np.ndarray,
+                          activity: dict[str, float], part_of: np.ndarray) -> tuple[str, str] | None:
     """PharmCAT's DPYD rule for unphased heterozygous samples: report the two lowest-function named
-    alleles found (each defined allele present on some strand), Reference filling an empty slot."""
-    nonref, part_of = tables
-    present, homo = _dpyd_presence(gene, a1[None, :], a2[None, :], usable, nonref)
-    present, homo = present[0], homo[0]
+    alleles found (each defined allele present on some strand), Reference filling an empty slot.
+
+    ``present``/``homo``: one sample's rows of :func:`_dpyd_presence`."""
     idx = np.flatnonzero(present)
     if len(idx) == 0:
         return None
@@ -221,7 +233,7 @@ def call_gene(gene: GeneDefinition, g: GeneGenotypes, samples: list[str], sex: n
     special = np.flatnonzero((n_calls > 1) | (flags != 0) | blocked | (missing[:, required].any(axis=1) if required else False)
                              | ((n_calls == 0)) | ((gene.gene == "DPYD") & unphased_het)
                              | np.isin(np.arange(n), list(picked)))
-    dpyd_tables = None
+    dpyd_rows = None
     for s in special:
         s = int(s)
         if flags[s] & 8 or blocked[s]:
@@ -234,10 +246,10 @@ def call_gene(gene: GeneDefinition, g: GeneGenotypes, samples: list[str], sex: n
             warn[s].append(f"{gene.gene}: a required position is missing")
             continue
         if gene.gene == "DPYD" and unphased_het[s]:
-            if dpyd_tables is None:
-                dpyd_tables = _dpyd_tables(gene)
-            pair = _dpyd_lowest_function(gene, g.a1[s], g.a2[s], usable.astype(bool), dpyd_activity or {},
-                                         dpyd_tables)
+            if dpyd_rows is None:
+                dpyd_rows = _dpyd_batch(gene, g, special[unphased_het[special]], usable.astype(bool))
+            present, homo, part_of = dpyd_rows[s]
+            pair = _dpyd_lowest_function(gene, present, homo, dpyd_activity or {}, part_of)
             if pair is not None:
                 status[s], hap_1[s], hap_2[s] = STATUS_CALLED, pair[0], pair[1]
                 dip[s] = format_diplotype(pair[0], pair[1], ref_name)

@@ -194,7 +194,7 @@ def recommend_index(calls: pd.DataFrame, sources: tuple[str, ...] = ("CPIC", "DP
     """
     guidelines = load_guidelines(tuple(sources))
     status_alleles = _status_alleles(guidelines)
-    samples = list(dict.fromkeys(calls["sample"]))
+    samples = list(pd.unique(calls["sample"].to_numpy(dtype=object)))
     n = len(samples)
     states = _gene_states(calls, samples)
     templates: list[dict] = []
