@@ -224,23 +224,32 @@ class Background:
         """Yield the kept variants window by window, in genome order (contig order, then position)."""
         samples = self.nodes.ravel()
         for w, path, selected in zip(self.windows, self.sims, self.selected):
+            n_sel = int(selected.sum())
+            if n_sel == 0:
+                continue
             ts = tskit.load(path)
-            pos, alleles, rows = [], [], []
             site_pos = ts.tables.sites.position
+            haps = np.empty((n_sel, samples.size), dtype=np.int8)
+            pos = np.empty(n_sel, dtype=np.int64)
+            alleles = []
+            k = 0
             # site ids follow iteration order; var.site would build a Python object per site (slow)
             for site, var in enumerate(ts.variants(samples=samples, copy=False)):
                 if not selected[site]:
                     continue
                 g = var.genotypes
-                counts = np.bincount(g, minlength=len(var.alleles))
-                # drop alleles no sample carries (recurrent mutation); the first allele present becomes REF
-                present = np.flatnonzero(counts)
-                remap = np.full(len(var.alleles), -1, dtype=np.int8)
-                remap[present] = np.arange(present.size, dtype=np.int8)
-                rows.append(remap[g])
-                alleles.append(tuple(var.alleles[i] for i in present))
-                pos.append(w.start + int(site_pos[site]) + 1)
-            if not pos:
-                continue
-            haps = np.stack(rows).reshape(len(rows), self.n_samples, 2)
-            yield Block(w.chrom, np.asarray(pos, dtype=np.int64), alleles, haps)
+                var_alleles = var.alleles
+                if len(var_alleles) == 2:  # a kept biallelic site carries both alleles
+                    haps[k] = g
+                    alleles.append(var_alleles)
+                else:
+                    # drop alleles no sample carries (recurrent mutation); the first allele present becomes REF
+                    present = np.flatnonzero(np.bincount(g, minlength=len(var_alleles)))
+                    remap = np.full(len(var_alleles), -1, dtype=np.int8)
+                    remap[present] = np.arange(present.size, dtype=np.int8)
+                    haps[k] = remap[g]
+                    alleles.append(tuple(var_alleles[i] for i in present))
+                pos[k] = w.start + int(site_pos[site]) + 1
+                k += 1
+            haps = haps.reshape(n_sel, self.n_samples, 2)
+            yield Block(w.chrom, pos, alleles, haps)

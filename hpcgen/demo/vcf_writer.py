@@ -127,7 +127,7 @@ class BlockFormatter:
         return max(1, (64 << 20) // max(1, self.n_samples * self.width))
 
     def format(self, chrom: str, pos: np.ndarray, ids: list[str], alleles: list[tuple[str, ...]], info: list[str],
-               haps: np.ndarray, phased: np.ndarray, rng: np.random.Generator, reference: bool = False) -> bytes:
+               haps: np.ndarray, phased: np.ndarray, rng: np.random.Generator, reference: bool = False) -> bytes | memoryview:
         """VCF lines for one chunk of records (``haps`` as in :func:`gt_codes`).
 
         ``reference=True`` runs the plain-numpy twin of the numba kernel (same bytes; for tests).
@@ -149,7 +149,7 @@ class BlockFormatter:
         k = format_block(np.frombuffer(b"".join(prefixes), dtype=np.uint8), offsets, np.ascontiguousarray(haps),
                          phased, rand, depth_q, self.table, self.lengths, _SLOTS, HAPLOID_BASE, MAX_DP + 1,
                          N_GQ_LEVELS, self.with_depth, out)
-        return out[:k].tobytes()
+        return memoryview(out[:k])  # no copy: the pipe to bgzip takes any buffer
 
     def format_reference(self, prefixes: list[bytes], haps: np.ndarray, phased: np.ndarray, rand: np.ndarray) -> bytes:
         """The same lines with numpy table lookups (the kernel's reference twin)."""
