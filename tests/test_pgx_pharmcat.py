@@ -106,3 +106,52 @@ def test_example_match_scores_equal_pharmcat(shared_pgx):
     for row in calls.to_dict("records"):
         if row["gene"] in expected and row["source"] == "hpcgen-matcher":
             assert str(row["match_score"]) == expected[row["gene"]]["Match Score"], row["gene"]
+
+
+def test_example_recommendations_agree_with_pharmcat_report(shared_pgx, tmp_path, capsys):
+    """Recommendation texts per (source, drug) against PharmCAT 3.1's report JSON for the example VCF with its
+    outside calls. Our guideline files are PharmCAT's of 2024-05, the report is of 2025-11: drugs whose
+    guideline text changed in between, or that were added since, are the expected differences."""
+    import json
+    import re
+
+    from hpcgen.pgx.api import compute
+    from hpcgen.pgx.definitions import load_definitions
+    from hpcgen.pgx.outside_calls import read_outside_calls
+    from hpcgen.pgx.reader import read_vcf
+    from hpcgen.pgx.recommend import html_to_text
+
+    report = json.loads((shared_pgx / "example" / "pharmcat.example.report.json").read_text())
+    outside = tmp_path / "outside.tsv"
+    lines = []
+    for gene, info in report["genes"].items():
+        if info.get("callSource") == "OUTSIDE":
+            lines.append(f"{gene}\t{info['sourceDiplotypes'][0]['label']}")
+    outside.write_text("\n".join(lines) + "\n")
+    genes = load_definitions()
+    samples, genotypes = read_vcf(shared_pgx / "example" / "pharmcat.example.vcf", genes)
+    calls, drugs = compute(genes, genotypes, samples, outside=read_outside_calls(outside, samples))
+
+    def norm(text):
+        text = re.sub(r"^\[[^\]]*\] ", "", html_to_text(text))  # our population prefix
+        return re.sub(r"\W+", " ", text).strip().lower()
+
+    total = same = 0
+    diffs = []
+    for source, label in (("CPIC", "CPIC Guideline Annotation"), ("DPWG", "DPWG Guideline Annotation")):
+        for drug, entry in report["drugs"][label].items():
+            theirs = {norm(a["drugRecommendation"]) for gl in entry["guidelines"] for a in gl["annotations"]
+                      if a.get("drugRecommendation")}
+            ours = {norm(r) for r in drugs[(drugs.drug == drug) & (drugs.source == source)].recommendation
+                    if not r.startswith("no recommendation")}
+            total += 1
+            if theirs == ours:
+                same += 1
+            else:
+                diffs.append(f"{source} {drug}")
+    with capsys.disabled():
+        print(f"\nPharmCAT example report: {same}/{total} drug recommendations identical; differ: {', '.join(diffs)}")
+    assert same / total >= 0.85
+    # PharmCAT names MT-RNR1 alleles m.1555A>G: the report's "1555A>G" is unknown to both tools, so no
+    # aminoglycoside recommendation is given by either (never a default)
+    assert "CPIC amikacin" not in diffs
