@@ -59,6 +59,8 @@ def patient_model(
         {(d.get("source") or "", d.get("guideline_id") or "", d.get("guideline_version") or "") for d in drugs if d.get("guideline_id")}
     )
     tested = calls.manifest.get("genes") or sorted({g["gene"] for g in genes})
+    # a manifest may list genes as names or as {"gene": ...} records
+    tested = [t.get("gene", t.get("name", "?")) if isinstance(t, dict) else t for t in tested]
     return {
         "schema": SCHEMA,
         "generated": generated,
