@@ -155,3 +155,29 @@ def test_round_trip_every_pair(gene_name, capsys):
               f"{tie} in a tie, {priority} tie resolved by PharmCAT priority, "
               f"{outscored} reported as a higher-scoring equivalent")
     assert exact > 0
+
+
+@pytest.mark.parametrize("gts,expected", [
+    (("1|0", "1|0"), "*1/*3A"),            # both variants on one strand: *3A
+    (("1|0", "0|1"), "*3B/*3C"),           # on opposite strands: *3B and *3C
+    (("1|0:100", "0|1:200"), "*1/*3A"),    # two phase sets: orientation between them unknown -> as unphased
+    (("0/1", "0/1"), "*1/*3A"),            # unphased: the higher-scoring reading (PharmCAT)
+])
+def test_phase_and_phase_sets_are_used(tmp_path, gts, expected):
+    """TPMT *3A = the *3B and *3C variants together (rs1800460, rs1142345)."""
+    from hpcgen.pgx.matcher import call_gene
+    from hpcgen.pgx.reader import read_vcf
+    from pgx_helpers import definition_records, write_vcf
+
+    gene = load_definitions()["TPMT"]
+    h3b, h3c = gene.names.index("*3B"), gene.names.index("*3C")
+    p3b = int(np.flatnonzero(gene.accept[h3b] != gene.accept[0])[0])
+    p3c = int(np.flatnonzero(gene.accept[h3c] != gene.accept[0])[0])
+    per_pos = ["0|0" if "|" in gts[0] else "0/0"] * gene.n_pos
+    if ":" in gts[0]:
+        per_pos = ["0|0:100"] * gene.n_pos
+    per_pos[p3b], per_pos[p3c] = gts
+    vcf = write_vcf(tmp_path / "t.vcf", definition_records(gene, [per_pos]), ["S"])
+    samples, g = read_vcf(vcf, {"TPMT": gene})
+    calls = call_gene(gene, g["TPMT"], samples)
+    assert calls["diplotype"][0] == expected

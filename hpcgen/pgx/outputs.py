@@ -73,30 +73,36 @@ def write_outputs(out_dir: str | os.PathLike, genes: pd.DataFrame, drugs: pd.Dat
         _write_table(drugs_out, tmp, "drugs", data_version)
         sdir = tmp / "samples"
         sdir.mkdir(mode=0o700)
-        drug_groups = {s: d for s, d in drugs_out.groupby("sample", sort=False)}
+        # records built once for the whole cohort, then grouped: per-sample DataFrame slicing is slow
+        gene_cols = GENE_COLUMNS + extra_cols
+        gene_recs: dict[str, list] = {}
+        for rec in genes[gene_cols].to_dict("records"):
+            extra = {}
+            for c in extra_cols:
+                v = rec[c]
+                extra[c] = None if (v is None or v == "" or (isinstance(v, float) and v != v)) else v
+            if extra.get("match_score") is not None:
+                extra["match_score"] = int(extra["match_score"])
+            if extra.get("copy_number") is not None:
+                extra["copy_number"] = int(extra["copy_number"])
+            gene_recs.setdefault(str(rec["sample"]), []).append(_gene_json(rec, extra))
+        drug_recs: dict[str, list] = {}
+        drug_cols = [c for c in drugs_out.columns if c != "sample"]
+        for sample, *values in drugs_out[["sample"] + drug_cols].itertuples(index=False, name=None):
+            row = dict(zip(drug_cols, values))
+            row["actionable"] = bool(row.get("actionable"))
+            drug_recs.setdefault(str(sample), []).append(row)
         seen_names: set[str] = set()
-        for sample, rows in genes.groupby("sample", sort=False):
-            gene_rows = []
-            for rec in rows.to_dict("records"):
-                extra = {}
-                for c in extra_cols:
-                    v = rec[c]
-                    extra[c] = None if (v is None or v == "" or (isinstance(v, float) and v != v)) else v
-                if "match_score" in extra and extra["match_score"] is not None:
-                    extra["match_score"] = int(extra["match_score"])
-                gene_rows.append(_gene_json(rec, extra))
-            d = drug_groups.get(sample)
-            drug_rows = [] if d is None else [
-                {k: (bool(v) if k == "actionable" else v) for k, v in r.items() if k != "sample"}
-                for r in d.to_dict("records")]
+        for sample, gene_rows in gene_recs.items():
             doc = {"schema": SAMPLE_SCHEMA, "hpcgen_version": __version__, "data_version": data_version,
-                   "sample": str(sample), "genes": gene_rows, "drugs": drug_rows}
-            fname = safe_filename(str(sample))
+                   "sample": sample, "genes": gene_rows, "drugs": drug_recs.get(sample, [])}
+            fname = safe_filename(sample)
             if fname in seen_names:
                 raise ValueError(f"two samples map to the same file name {fname}")
             seen_names.add(fname)
             path = sdir / f"{fname}.json"
-            path.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
+            # compact JSON: the C encoder (an indent would switch json to its slow pure-Python path)
+            path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
             os.chmod(path, PRIVATE_FILE_MODE)
         manifest = {
             "schema": MANIFEST_SCHEMA, "data_version": data_version, "hpcgen_version": __version__,
