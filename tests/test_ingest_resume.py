@@ -62,3 +62,19 @@ def test_rerun_with_other_settings_restarts_clean(tmp_path, key_file):
     assert len(st.shards) == 2 < n_small
     assert sorted(p.name for p in (out / "shards").glob("*.h5")) == sorted(s.file.split("/")[1] for s in st.shards)
     assert store_gt(out) == bcftools_gt(vcf)
+
+
+def test_second_concurrent_ingest_is_refused(tmp_path, key_file):
+    import fcntl
+
+    from conftest import run_hpcgen
+
+    vcf = write_vcf(tmp_path / "c.vcf", random_vcf_text(n_samples=4, n_records=20, seed=2))
+    work = tmp_path / "store" / ".work"
+    work.mkdir(parents=True)
+    with open(work / "lock", "a+") as held:  # what a running ingest holds
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        proc = run_hpcgen("ingest", str(vcf), "--out", str(tmp_path / "store"), "--key-file", str(key_file))
+    assert proc.returncode == 2 and "another hpcgen ingest is writing this store" in proc.stderr
+    assert not (tmp_path / "store" / "manifest.json").exists()
+    assert run_hpcgen("ingest", str(vcf), "--out", str(tmp_path / "store"), "--key-file", str(key_file)).returncode == 0

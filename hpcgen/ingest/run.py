@@ -8,6 +8,9 @@ complete while it is being (re)built.
 """
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
 import hashlib
 import json
 import logging
@@ -16,7 +19,7 @@ import os
 import shutil
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 from hpcgen import __version__
 from hpcgen.config import HpcgenConfig, load_config
@@ -49,6 +52,21 @@ def _check_build(info, max_positions: dict[str, int], wanted: str) -> str:
             f"genome build is {detected} ({evidence}) but {wanted} is expected; pass --build {detected} "
             f"to ingest it as {detected}", info.path, record)
     return detected
+
+
+@contextlib.contextmanager
+def _locked(work: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``work/lock`` for this run; InputError if another ingest holds it.
+
+    File systems without flock (some Lustre mounts) give no lock rather than an error.
+    """
+    with open(work / "lock", "a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno in (errno.EAGAIN, errno.EACCES):
+                raise InputError("another hpcgen ingest is writing this store now", work.parent) from None
+        yield
 
 
 def _kept_shards(store: Path, work: Path, fingerprint: str) -> set[str]:
@@ -159,6 +177,17 @@ def ingest(
     store = Path(out_store).resolve()  # shard jobs may run elsewhere (Slurm): every path they get is absolute
     work = store / S.WORK_DIR
     work.mkdir(parents=True, exist_ok=True)
+    with _locked(work):
+        return _build_store(info, display, source_sha, store, key=key, mapping_path=mapping_path, regions=regions,
+                            shard_size_bp=shard_size_bp, threads=threads, build=wanted_build, cfg=cfg,
+                            profile=profile, run_dir=run_dir)
+
+
+def _build_store(info, display: str, source_sha: str, store: Path, *, key: bytes, mapping_path, regions,
+                 shard_size_bp: int, threads: int, build: str, cfg: HpcgenConfig, profile, run_dir) -> Path:
+    """The body of :func:`ingest` once the input's header is checked and the store is locked."""
+    work = store / S.WORK_DIR
+    wanted_build = build
     (store / S.MANIFEST).unlink(missing_ok=True)  # from here on the store reads as incomplete
     readable = bgzip_plain(info, work) if info.kind == "vcf" else info
     index = ensure_index(readable).resolve()
