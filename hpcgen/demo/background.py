@@ -111,6 +111,26 @@ def _clear_of(start: int, length: int, positions: np.ndarray, usable: list[tuple
     raise RuntimeError("cannot place a demo window clear of the pharmacogenomic positions")
 
 
+#: share of biallelic background sites written as short indels (real call sets: ~10 % indels)
+INDEL_FRACTION = 0.06
+
+
+def _as_indels(alleles: list[tuple[str, ...]], rng: np.random.Generator) -> list[tuple[str, ...]]:
+    """Turn a share of biallelic SNVs into 1-4 bp insertions or deletions (same genotypes, anchored on REF).
+
+    msprime simulates substitutions only; the genotypes are what matter downstream, the allele text only has to
+    be a valid, normalized indel.
+    """
+    out = list(alleles)
+    pick = np.flatnonzero((rng.random(len(out)) < INDEL_FRACTION) & np.array([len(a) == 2 for a in out], dtype=bool))
+    bases = np.array(list("ACGT"))
+    for i in pick:
+        ref = out[i][0]
+        extra = "".join(rng.choice(bases, size=int(rng.integers(1, 5))))
+        out[i] = (ref, ref + extra) if rng.random() < 0.5 else (ref + extra, ref)
+    return out
+
+
 class Background:
     """The simulated background of a cohort.
 
@@ -136,6 +156,7 @@ class Background:
     def __init__(self, groups: np.ndarray, n_variants: int, seed: int, pgx_positions: dict[str, np.ndarray], window_kb: int = 100):
         self.n_samples = len(groups)
         self.n_variants = int(n_variants)
+        self.seed = seed
         rng = np.random.default_rng([seed, 1])
         order = ["EUR", "AFR", "EAS", "ADM"]
         counts = {g: int(np.sum(groups == g)) for g in order}
@@ -223,7 +244,7 @@ class Background:
     def blocks(self) -> Iterator[Block]:
         """Yield the kept variants window by window, in genome order (contig order, then position)."""
         samples = self.nodes.ravel()
-        for w, path, selected in zip(self.windows, self.sims, self.selected):
+        for index, (w, path, selected) in enumerate(zip(self.windows, self.sims, self.selected)):
             n_sel = int(selected.sum())
             if n_sel == 0:
                 continue
@@ -252,4 +273,5 @@ class Background:
                 pos[k] = w.start + int(site_pos[site]) + 1
                 k += 1
             haps = haps.reshape(n_sel, self.n_samples, 2)
+            alleles = _as_indels(alleles, np.random.default_rng([self.seed, 5, index]))
             yield Block(w.chrom, pos, alleles, haps)

@@ -59,13 +59,13 @@ class _Missingness:
         self.rate = rate
         s = rng.lognormal(0.0, 0.5, size=n_samples)
         s[rng.random(n_samples) < 0.01] *= 15  # ~1% of samples fail more often (QC should flag them)
-        self.sample = s / s.mean()
+        self.sample = (s / s.mean()).astype(np.float32)
 
     def apply(self, haps: np.ndarray, rng: np.random.Generator) -> None:
         if self.rate <= 0:
             return
-        v = rng.gamma(0.5, 2.0, size=haps.shape[0])  # mean 1, heavy tail: a few bad sites
-        p = np.minimum(self.rate * v[:, None] * self.sample[None, :], 0.5)
+        v = rng.gamma(0.5, 2.0, size=haps.shape[0]).astype(np.float32)  # mean 1, heavy tail: a few bad sites
+        p = np.minimum(np.float32(self.rate) * v[:, None] * self.sample[None, :], np.float32(0.5))
         miss = rng.random(p.shape, dtype=np.float32) < p
         first = haps[..., 0]
         second = haps[..., 1]
