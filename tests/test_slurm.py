@@ -245,3 +245,18 @@ def test_dask_cluster_on_slurm(cluster, tmp_path):
             assert all(v["SLURM_JOB_ID"] for v in info.values())  # the worker runs inside a Slurm job
     finally:
         dc.close()
+
+
+def test_job_refused_by_sbatch_itself(cluster, run_dir, monkeypatch):
+    """A request our profile allows but this cluster cannot run (Jean Zay's 24 cores per H100 on a 4-core node):
+    sbatch refuses it (EnforcePartLimits=ALL, like the centres) and the user gets Slurm's reason in one line."""
+    from hpcgen.dispatch.executors import SubmissionRefused
+
+    monkeypatch.setenv("HPCGEN_ACCOUNT", "hpcgen")
+    with pytest.raises(SubmissionRefused) as err:
+        run_stage(h.add, 1, 2, profile="jean-zay-h100", resources=Resources(gpus_per_node=1), name="h100",
+                  run_dir=run_dir)
+    message = str(err.value)
+    assert message.startswith("sbatch refused stage 'h100' on profile jean-zay-h100: ") and "\n" not in message
+    assert "sbatch: error" in message
+    assert not (run_dir / "jobs.jsonl").exists()

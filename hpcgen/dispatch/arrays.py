@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from hpcgen.dispatch.executors import JobFailedError, collect, make_executor, wait_jobs
+from hpcgen.dispatch.executors import JobFailedError, collect, make_executor, refused_as_error, wait_jobs
 from hpcgen.dispatch.profiles import Profile, load_profile
 from hpcgen.dispatch.records import UsageProbe, append_record, append_records, new_local_id, utc_now
 from hpcgen.dispatch.resources import Resources
@@ -100,7 +100,8 @@ def _submit_array(fn, items, indices: list[int], profile: Profile, resources: Re
     submitted: list[tuple[int, Any]] = []
     for chunk in split(indices, profile.array_cap):
         chunk_indices = [indices[i] for i in chunk]
-        jobs = executor.map_array(fn, [items[i] for i in chunk_indices])
+        with refused_as_error(name, profile):
+            jobs = executor.map_array(fn, [items[i] for i in chunk_indices])
         records = []
         for index, job in zip(chunk_indices, jobs):
             rec = _record(profile, resources, name)

@@ -6,15 +6,17 @@ node is the commonest submitit failure).
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import shlex
+import subprocess
 import sys
 import sysconfig
 import types
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from hpcgen.dispatch.profiles import Profile
 from hpcgen.dispatch.resources import Resources
@@ -85,6 +87,25 @@ def make_executor(
     executor = submitit.SlurmExecutor(folder=folder, max_num_timeout=max_num_timeout)
     executor.update_parameters(**slurm_parameters(profile, resources, name, setup_extra=pythonpath_setup(fn) if fn else None))
     return executor
+
+
+class SubmissionRefused(HpcgenError):
+    """sbatch refused the job (the site's own checks: partition limits, unknown account or QoS...)."""
+
+
+@contextlib.contextmanager
+def refused_as_error(stage: str, profile: Profile) -> Iterator[None]:
+    """Turn sbatch's refusal (submitit raises CalledProcessError / FailedSubmissionError) into one clear line."""
+    import submitit
+
+    try:
+        yield
+    except (subprocess.CalledProcessError, submitit.core.utils.UncompletedJobError,
+            submitit.core.utils.FailedSubmissionError) as exc:
+        detail = getattr(exc, "stderr", None) or str(exc)
+        detail = detail.decode(errors="replace") if isinstance(detail, bytes) else str(detail)
+        raise SubmissionRefused(f"sbatch refused stage '{stage}' on profile {profile.name}: "
+                                f"{' '.join(detail.split())}") from None
 
 
 def sacct_calls() -> int:

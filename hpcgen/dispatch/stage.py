@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from hpcgen.dispatch.executors import collect, make_executor, wait_jobs
+from hpcgen.dispatch.executors import collect, make_executor, refused_as_error, wait_jobs
 from hpcgen.dispatch.profiles import Profile, load_profile
 from hpcgen.dispatch.records import UsageProbe, append_record, base_record, new_local_id, utc_now
 from hpcgen.dispatch.resources import Resources
@@ -83,7 +83,8 @@ def submit_stage(fn: Callable[..., Any], *args: Any, profile: str | Profile, res
     resources = resources or Resources()
     run_dir = Path(run_dir)
     executor = make_executor(profile, resources, name, run_dir, fn, max_num_timeout=max_num_timeout)
-    job = executor.submit(fn, *args, **kwargs)
+    with refused_as_error(name, profile):
+        job = executor.submit(fn, *args, **kwargs)
     rec = _record(profile, resources, name)
     rec.update(job_id=job.job_id, array_index=None, state="SUBMITTED", submitted=utc_now(),
                folder=str(job.paths.folder))
