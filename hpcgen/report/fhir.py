@@ -195,5 +195,5 @@ def fhir_bundle(model: dict[str, Any]) -> dict[str, Any]:
 
 
 def fhir_json(model: dict[str, Any]) -> str:
-    """The Bundle as JSON text."""
-    return json.dumps(fhir_bundle(model), indent=1, ensure_ascii=False) + "\n"
+    """The Bundle as compact JSON text (no indentation: Python's C encoder, ~20x faster than an indented dump)."""
+    return json.dumps(fhir_bundle(model), separators=(",", ":"), ensure_ascii=False) + "\n"
