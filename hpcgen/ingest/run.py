@@ -95,7 +95,9 @@ def _kept_shards(store: Path, work: Path, fingerprint: str) -> set[str]:
 def _run_local(tasks: list[ShardTask], threads: int) -> list[dict[str, Any]]:
     if threads <= 1 or len(tasks) <= 1:
         return [ingest_shard(t) for t in progress(tasks, total=len(tasks), desc="ingest shards", unit="shard")]
-    # fork: workers inherit the imported modules (no file handles are open at this point)
+    # fork: workers inherit the imported modules and the loaded split kernel (loading it from numba's cache
+    # costs ~1 s per process), and no file handle is open at this point
+    warm_up()
     ctx = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=min(threads, len(tasks)), mp_context=ctx) as pool:
         futures = [pool.submit(ingest_shard, t) for t in tasks]
@@ -108,6 +110,15 @@ def _run_local(tasks: list[ShardTask], threads: int) -> list[dict[str, Any]]:
         return [f.result() for f in futures]
 
 
+def warm_up() -> None:
+    """Load the numba split kernel in this process (forked workers then share it)."""
+    import numpy as np
+
+    from hpcgen.ingest.split_numba import split_calls
+
+    split_calls(np.zeros((1, 3), np.int16), 1, np.zeros((1, 1, 2), np.int8), np.zeros((1, 1), bool))
+
+
 def _run_dispatched(tasks: list[ShardTask], profile: str, run_dir: Path, threads: int) -> list[dict[str, Any]]:
     from hpcgen.dispatch import Resources, run_array
 
@@ -118,6 +129,8 @@ def _run_dispatched(tasks: list[ShardTask], profile: str, run_dir: Path, threads
     # HDF5 chunk copies and the interpreter
     buffer = t.store["chunk_variants"] * len(t.samples) * (4 + 1 + 4 * len(t.fields))
     mem_gb = round(max(2.0, 3 * buffer / 1e9 + 1.0), 1)
+    if profile == "local":
+        warm_up()  # its local pool forks this process too
     return run_array(ingest_shard, tasks, profile=profile, resources=Resources(cpus_per_task=1, mem_gb=mem_gb),
                      name="ingest-shard", run_dir=run_dir, workers=threads)
 
