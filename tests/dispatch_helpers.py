@@ -128,3 +128,10 @@ def sacct_rows(job_id: str, fields: str, steps: bool = False, timeout_s: float =
 
 def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+
+
+def die_hard(x: int) -> int:
+    """Kills its own process (as the kernel's OOM killer would)."""
+    if x == 1:
+        os.kill(os.getpid(), 9)
+    return x

@@ -199,3 +199,10 @@ def test_module_roots_skip_what_the_job_finds_anyway():
     import yaml as yaml_module
 
     assert module_roots(yaml_module.safe_load) == []  # an installed package
+
+
+def test_local_worker_killed_is_a_clear_error(tmp_path):
+    from hpcgen.errors import HpcgenError
+
+    with pytest.raises(HpcgenError, match="local worker process died"):
+        run_array(h.die_hard, [0, 1, 2], name="oom", run_dir=tmp_path, workers=2)

@@ -80,6 +80,9 @@ def _run_local_array(fn, items, profile: Profile, resources: Resources, name: st
                 except BaseException as exc:
                     rec.update(state="FAILED", end=utc_now(), error=f"{type(exc).__name__}: {exc}"[:500])
                     append_record(run_dir, rec)
+                    if isinstance(exc, cf.process.BrokenProcessPool):
+                        raise HpcgenError(f"stage '{name}': a local worker process died while running task {index} "
+                                          "(killed for memory? try fewer dispatch.local_workers)") from None
                     if isinstance(exc, InputError) or attempts[index] >= retries:
                         for other in futures:
                             other.cancel()
