@@ -260,3 +260,16 @@ def test_job_refused_by_sbatch_itself(cluster, run_dir, monkeypatch):
     assert message.startswith("sbatch refused stage 'h100' on profile jean-zay-h100: ") and "\n" not in message
     assert "sbatch: error" in message
     assert not (run_dir / "jobs.jsonl").exists()
+
+
+def test_start_script_is_idempotent(cluster):
+    import os
+
+    if os.geteuid() != 0:
+        pytest.skip("start.sh runs as root")
+    proc = subprocess.run(["bash", str(REPO / "slurm/devcluster/start.sh")], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "already up" in proc.stdout
+    pids = REPO / "slurm/devcluster/run/pids"
+    for daemon in ("slurmctld", "slurmd", "slurmdbd"):
+        assert (pids / f"{daemon}.pid").read_text().strip().isdigit()
