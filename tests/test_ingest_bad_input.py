@@ -170,3 +170,18 @@ def test_rerun_after_bad_input_leaves_no_old_manifest(tmp_path, key_file):
     assert run_hpcgen("ingest", str(good), "--out", str(out), "--key-file", str(key_file)).returncode == 0
     bad = write_vcf(tmp_path / "bad.vcf", header(SAMPLES) + _rec("chr1", 100) + _rec("chr1", 200, "0/1\t0/9\t0/0"))
     _refused(bad, out, key_file, words="malformed GT")
+
+
+def test_read_only_folder_with_index_is_fine(tmp_path, key_file):
+    """The counterpart: an indexed file in a read-only folder ingests, and nothing is written beside it."""
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    vcf = write_vcf(ro / "indexed.vcf", header(SAMPLES) + _rec("chr1", 100) + _rec("chr1", 200), index=True)
+    before = sorted(p.name for p in ro.iterdir())
+    locked = _make_unwritable(ro)
+    try:
+        proc = run_hpcgen("ingest", str(vcf), "--out", str(tmp_path / "store"), "--key-file", str(key_file))
+    finally:
+        locked()
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in ro.iterdir()) == before
