@@ -91,7 +91,7 @@ def test_two_ranks_on_the_dev_slurm_cluster(two_ranks):
     from hpcgen.model.distributed import launch
 
     ref = two_ranks["result"]
-    spec = TrainSpec(**{**ref["spec"], "work_dir": str(two_ranks["tmp"] / "slurm")})
+    spec = TrainSpec(**{**ref["spec"], "work_dir": str(two_ranks["tmp"] / "slurm"), "device": "cpu"})
     result = launch(spec, ranks=2, profile="devcluster", run_dir=two_ranks["tmp"] / "slurm-run", timeout_min=10)
     assert result["world_size"] == 2
     for a, b in zip(result["history"], ref["history"]):
@@ -111,7 +111,7 @@ def test_slurm_requeue_resumes_from_checkpoint(two_ranks):
     from hpcgen.model.distributed import TrainJob
 
     ref = two_ranks["result"]
-    spec = TrainSpec(**{**ref["spec"], "work_dir": str(two_ranks["tmp"] / "slurm-requeue")})
+    spec = TrainSpec(**{**ref["spec"], "work_dir": str(two_ranks["tmp"] / "slurm-requeue"), "device": "cpu"})
     handle = submit_stage(TrainJob(), spec, profile="devcluster", name="train",
                           resources=Resources(tasks_per_node=2, cpus_per_task=1, time_min=15),
                           run_dir=two_ranks["tmp"] / "slurm-requeue-run")

@@ -31,6 +31,7 @@ class ModelConfig(Section):
     genotype_d_model: int = Field(64, gt=0, description="genotype-net: transformer width")
     genotype_layers: int = Field(2, gt=0, description="genotype-net: transformer blocks")
     genotype_heads: int = Field(4, gt=0, description="genotype-net: attention heads")
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="training device per rank (auto: a GPU when the rank sees one; the Slurm request gets one GPU per rank on GPU profiles)")
     ranks: int = Field(1, ge=1, description="data-parallel training processes (submitit tasks per node)")
     timeout_min: float = Field(60.0, gt=0, description="job time limit; on timeout the job is requeued and resumes")
     promote_margin: float = Field(0.0, ge=0, description="mg/week by which a new version's held-out MAE must beat the current one")

@@ -23,7 +23,8 @@ class TrainJob(submitit.helpers.Checkpointable):
         if env.activated():
             # MASTER_ADDR/PORT, RANK, WORLD_SIZE, LOCAL_RANK from submitit's task layout (Slurm or local)
             dist_env = submitit.helpers.TorchDistributedEnvironment()
-            dist_env.export(set_cuda_visible_devices=spec.device == "cuda", overwrite=True)
+            # each rank keeps every GPU visible and picks LOCAL_RANK's (train.py): NCCL needs to see its peers
+            dist_env.export(set_cuda_visible_devices=False, overwrite=True)
             os.environ["MASTER_PORT"] = str(_stable_port(env.job_id))
         return run_training(spec)
 
@@ -59,6 +60,11 @@ def launch(spec: TrainSpec, ranks: int = 1, profile: str = "local", run_dir: str
         # recorded in RUN_DIR/jobs.jsonl like any local stage; the ranks are submitit's local tasks
         return run_stage(run_local_ranks, spec, ranks, str(run_dir / "submitit"), timeout_min, profile="local",
                          resources=resources, name="train", run_dir=run_dir)
+    if profile != "local" and spec.device != "cpu" and not gpus_per_node:
+        from hpcgen.dispatch import load_profile
+
+        if load_profile(profile).node.gpus > 0:  # one GPU per rank on GPU sites
+            resources = Resources(**{**resources.to_dict(), "gpus_per_node": ranks})
     fn = run_training if profile == "local" else TrainJob()
     return run_stage(fn, spec, profile=profile, resources=resources, name="train", run_dir=run_dir)
 

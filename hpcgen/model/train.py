@@ -41,7 +41,7 @@ class TrainSpec:
     work_dir : checkpoints, history.json, model.safetensors
     seed, epochs, batch_size, learning_rate, weight_decay, zero_stage, patience, checkpoint_every
     loss : "huber" (robust to the heavy-tailed residuals of doses; the default) or "mse"
-    device : "cpu" or "cuda"
+    device : "cpu", "cuda", or "auto" (cuda when this rank sees a GPU; decided on the rank, not the login node)
     """
 
     model_name: str
@@ -59,7 +59,7 @@ class TrainSpec:
     keep_checkpoints: int = 2
     loss: str = "huber"
     huber_delta: float = 0.5
-    device: str = "cpu"
+    device: str = "auto"
     extra: dict = field(default_factory=dict)
 
 
@@ -165,6 +165,10 @@ def _train(spec: TrainSpec, torch) -> dict:
 
     from hpcgen.model.networks import build_model
 
+    if spec.device == "auto":
+        spec = TrainSpec(**{**asdict(spec), "device": "cuda" if torch.cuda.is_available() else "cpu"})
+    if spec.device == "cuda":
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")) % torch.cuda.device_count())
     backend = "nccl" if spec.device == "cuda" else "gloo"
     if not dist.is_initialized():
         deepspeed.init_distributed(dist_backend=backend, verbose=False)

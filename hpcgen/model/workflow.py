@@ -78,6 +78,7 @@ class Predictor:
         from hpcgen.model.networks import build_model
 
         self.model_name, self.hparams, self.scaler, self.features = model_name, hparams, scaler, features
+        self.version, self.meta = model_name, {}  # set by load_predictor for registered versions
         self.net = build_model(model_name, len(features), **hparams)
         self.net.load_state_dict(state)
         self.net.eval()
@@ -110,15 +111,28 @@ def fit(model_name: str, fs: FeatureSet, train_idx: np.ndarray, cfg: ModelConfig
     spec = TrainSpec(model_name, hp, str(arrays), str(work_dir), seed=cfg.seed, epochs=cfg.epochs,
                      batch_size=cfg.batch_size, learning_rate=cfg.learning_rate, weight_decay=cfg.weight_decay,
                      zero_stage=cfg.zero_stage, patience=cfg.patience, checkpoint_every=cfg.checkpoint_every,
-                     loss=cfg.loss, huber_delta=cfg.huber_delta)
+                     loss=cfg.loss, huber_delta=cfg.huber_delta, device=cfg.device)
     result = launch(spec, ranks=ranks, profile=profile, run_dir=run_dir or work_dir / "run", timeout_min=cfg.timeout_min)
     result.update(n_train=len(tr), n_val=len(val))
     state = load_file(str(work_dir / "model.safetensors"))
     return Predictor(model_name, hp, scaler, state, fs.names), result
 
 
-def _id_hash(sample: str) -> str:
-    return hashlib.sha256(sample.encode("utf-8")).hexdigest()[:16]
+def _id_salt(registry_dir: str, model_name: str) -> bytes:
+    """The registry's secret salt (0600, made once): training-row IDs are stored only as salted HMACs."""
+    from hpcgen.fsutil import PRIVATE_FILE_MODE, atomic_write_text
+
+    path = Path(registry_dir) / model_name / ".id_salt"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, os.urandom(32).hex() + "\n", mode=PRIVATE_FILE_MODE)
+    return path.read_text(encoding="utf-8").strip().encode()
+
+
+def _id_hash(sample: str, salt: bytes) -> str:
+    import hmac
+
+    return hmac.new(salt, sample.encode("utf-8"), hashlib.sha256).hexdigest()[:16]
 
 
 def learning_curve_png(history: list[dict], path: Path) -> None:
@@ -171,8 +185,9 @@ def train_and_register(model_name: str, data_path: str, registry_dir: str, appen
     meta = {"model": model_name, "hparams": predictor.hparams, "features": fs.names, "scaler": predictor.scaler.to_dict(),
             "seed": cfg.seed, "config": cfg.model_dump(), "drug": "warfarin", "unit": "mg/week",
             "inputs": {"pgx": bool(pgx_dir), "pcs": bool(pcs), "store": bool(store)}}
+    salt = _id_salt(registry_dir, model_name)
     data = {**info, "n_with_target": len(fs.y), "n_train": result["n_train"], "n_val": result["n_val"],
-            "n_test": len(test_idx), "train_id_hashes": sorted(_id_hash(fs.samples[i]) for i in fit_idx)}
+            "n_test": len(test_idx), "train_id_hashes": sorted(_id_hash(fs.samples[i], salt) for i in fit_idx)}
     meta["version"] = registry.next_version(registry_dir, model_name)
     curve = work / "learning_curve.png"
     learning_curve_png(result["history"], curve)
@@ -203,7 +218,8 @@ def decide_promotion(registry_dir: str, model_name: str, version_dir: Path, fs: 
     else:
         cur_pred = load_predictor(cur)
         seen = set(json.loads((cur / "data.json").read_text())["train_id_hashes"])
-        rows = np.array([k for k, i in enumerate(test_idx) if _id_hash(fs.samples[i]) not in seen], dtype=int)
+        salt = _id_salt(registry_dir, model_name)
+        rows = np.array([k for k, i in enumerate(test_idx) if _id_hash(fs.samples[i], salt) not in seen], dtype=int)
         if len(rows) == 0:
             rows = np.arange(len(test_idx))
         sub = fs.frame.iloc[test_idx[rows]]
