@@ -88,7 +88,8 @@ def write_outputs(out_dir: str | os.PathLike, genes: pd.DataFrame, drugs: pd.Dat
             gene_recs.setdefault(str(rec["sample"]), []).append(_gene_json(rec, extra))
         drug_recs: dict[str, list] = {}
         drug_cols = [c for c in drugs_out.columns if c != "sample"]
-        for sample, *values in drugs_out[["sample"] + drug_cols].itertuples(index=False, name=None):
+        columns = [drugs_out[c].to_numpy(dtype=object) for c in ["sample"] + drug_cols]
+        for sample, *values in zip(*columns):
             row = dict(zip(drug_cols, values))
             row["actionable"] = bool(row.get("actionable"))
             drug_recs.setdefault(str(sample), []).append(row)
