@@ -200,12 +200,11 @@ def _build_store(info, display: str, source_sha: str, store: Path, *, key: bytes
                  shard_size_bp: int, threads: int, build: str, cfg: HpcgenConfig, profile, run_dir) -> Path:
     """The body of :func:`ingest` once the input's header is checked and the store is locked."""
     work = store / S.WORK_DIR
-    wanted_build = build
     (store / S.MANIFEST).unlink(missing_ok=True)  # from here on the store reads as incomplete
     readable = bgzip_plain(info, work) if info.kind == "vcf" else info
     index = ensure_index(readable).resolve()
     windows, max_positions = plan_windows(readable, str(index), shard_size_bp, regions)
-    genome = _check_build(info, max_positions, wanted_build)
+    genome = _check_build(info, max_positions, build)
     if not windows:
         raise InputError("no records to ingest" + (" in the requested regions" if regions else ""), display)
     pseudonyms = pseudonymize(info.samples, key)
