@@ -105,3 +105,20 @@ def test_impact_allow_empty_for_a_run_that_dispatched_nothing(tmp_path):
     data = json.loads((tmp_path / "out" / "impact.json").read_text())
     assert data["jobs"] == [] and data["total"]["jobs"] == 0
     assert table.read_text().startswith("stage") and "TOTAL" in proc.stdout
+
+
+def test_measured_energy_is_used_when_the_cluster_reports_it():
+    from hpcgen.impact.accounting import _slurm_job
+
+    rec = {"energy_constants": {"watts_per_core": 4.375, "watts_per_gpu": 280.0, "watts_per_gb_mem": 0.3725,
+                                "pue": 1.2}}
+    acct = {"elapsed_s": 3600.0, "mem_bytes": 64e9, "alloc_cpus": 8, "gpus": 1, "cpu_time_s": 8 * 3600.0,
+            "total_cpu_s": 4 * 3600.0, "max_rss_bytes": 2**30, "energy_j": 1.8e6, "state": "COMPLETED", "runs": 1,
+            "start": "s", "end": "e", "node_list": "g1001"}
+    job = _slurm_job(rec, acct)
+    assert job["energy_method"].startswith("measured") and job["energy_kwh"] == pytest.approx(0.5 * 1.2)
+    assert job["cpu_hours"] == 8 and job["gpu_hours"] == 1 and job["max_rss_mb"] == 1024
+    acct["energy_j"] = 0.0
+    estimate = _slurm_job(rec, acct)
+    assert estimate["energy_method"] == "estimate (Green Algorithms)"
+    assert estimate["energy_kwh"] == pytest.approx((4 * 4.375 + 280.0 + 64 * 0.3725) * 1.2 / 1000)
