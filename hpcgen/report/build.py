@@ -132,9 +132,10 @@ def build_reports(
             model = patient_model(calls, sample, identifier=identities.get(sample), generated=generated, predictions=preds.get(sample))
             stem = safe_filename(sample)
             written: dict[str, str] = {}
-            html = render_patient(model, lang) if ("html" in fmts or "pdf" in fmts) else None
+            wants_pdf = "pdf" in fmts and sample in pdf_samples
+            html = render_patient(model, lang) if ("html" in fmts or wants_pdf) else None
             for fmt in fmts:
-                if fmt == "pdf" and sample not in pdf_samples:
+                if fmt == "pdf" and not wants_pdf:
                     continue
                 rel = f"patients/{stem}{SUFFIX[fmt]}"
                 dest = tmp / rel
