@@ -181,3 +181,30 @@ def test_phase_and_phase_sets_are_used(tmp_path, gts, expected):
     samples, g = read_vcf(vcf, {"TPMT": gene})
     calls = call_gene(gene, g["TPMT"], samples)
     assert calls["diplotype"][0] == expected
+
+
+def test_kernel_as_plain_python_equals_jitted(tmp_path):
+    """The kernel run with NUMBA_DISABLE_JIT=1 (plain Python, counted by coverage) gives the jitted result."""
+    import os
+    import subprocess
+    import sys
+
+    script = tmp_path / "run.py"
+    script.write_text(
+        "import sys, numpy as np\n"
+        "from hpcgen.pgx.definitions import load_definitions\n"
+        "from hpcgen.pgx.reader import GeneGenotypes\n"
+        "from hpcgen.pgx.matcher import call_gene\n"
+        "gene = load_definitions()['CYP2C19']\n"
+        "rng = np.random.default_rng(3)\n"
+        "g = GeneGenotypes.empty(60, gene.n_pos)\n"
+        "g.a1[:] = rng.choice([0, 0, 0, 1, -1], size=g.a1.shape)\n"
+        "g.a2[:] = np.where(g.a1 < 0, -1, rng.choice([0, 0, 1], size=g.a1.shape))\n"
+        "g.phased[:20] = True\n"
+        "calls = call_gene(gene, g, [f's{i}' for i in range(60)])\n"
+        "print('\\n'.join(calls['diplotype'] + '|' + calls['match_score'].astype(str)))\n")
+    env_jit = {**os.environ, "NUMBA_DISABLE_JIT": "0"}
+    env_py = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
+    jit = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env_jit, check=True)
+    py = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env_py, check=True)
+    assert jit.stdout == py.stdout and jit.stdout.count("\n") >= 59
