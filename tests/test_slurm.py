@@ -163,13 +163,17 @@ def test_plain_requeue_resumes_from_file_checkpoint(cluster, run_dir, tmp_path):
 
 
 def test_request_refused_before_submission(cluster, run_dir):
-    before = subprocess.run(["squeue", "-h", "-o", "%i"], capture_output=True, text=True).stdout
+    since = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(time.time() - 2))
     with pytest.raises(InputError, match="asks 5 GPUs per node but a devnode node has 4"):
-        run_stage(h.add, 1, 2, profile=cluster, resources=Resources(gpus_per_node=5), name="toomany", run_dir=run_dir)
+        run_stage(h.add, 1, 2, profile=cluster, resources=Resources(gpus_per_node=5), name="refused-gpus",
+                  run_dir=run_dir)
     with pytest.raises(InputError, match="an account is required"):
-        run_stage(h.add, 1, 2, profile="adastra-mi250", resources=Resources(gpus_per_node=9), name="x", run_dir=run_dir)
+        run_stage(h.add, 1, 2, profile="adastra-mi250", resources=Resources(gpus_per_node=9), name="refused-account",
+                  run_dir=run_dir)
     assert not run_dir.exists()  # nothing written, nothing submitted
-    assert subprocess.run(["squeue", "-h", "-o", "%i"], capture_output=True, text=True).stdout == before
+    seen = subprocess.run(["sacct", "-n", "-X", "-S", since, "--name", "refused-gpus,refused-account", "-o", "JobID"],
+                          capture_output=True, text=True, check=True).stdout
+    assert seen.strip() == ""
 
 
 @pytest.mark.parametrize("profile", ["devcluster", "adastra-mi250", "adastra-mi300", "adastra-genoa"])
