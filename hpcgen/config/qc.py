@@ -19,6 +19,7 @@ class QcConfig(Section):
     pca_power_iter: int = Field(4, ge=0, le=20, description="power iterations of the randomized SVD (each one rereads the store)")
     pca_seed: int = Field(0, ge=0, description="seed of the randomized SVD (fixed: reruns give the same PCs)")
     kinship: bool = Field(True, description="compute KING-robust kinship for every pair of samples")
+    kinship_max_variants: int = Field(0, ge=0, description="KING on at most this many autosomal variants, evenly spaced (0 = all, as plink2); cost grows as samples^2 x variants")
     kinship_threshold: float = Field(0.0884, description="KING kinship above which a pair is reported (2nd degree)")
     report: bool = Field(True, description="write qc_report.html (matplotlib plots)")
     threads: int = Field(0, ge=0, description="worker threads of the local Dask scheduler (0 = every core)")

@@ -142,7 +142,12 @@ def run_qc(store_path: str | os.PathLike, out_dir: str | os.PathLike, *, config:
             from hpcgen.qc.kinship import compute_kinship
 
             t = time.perf_counter()
-            kin = compute_kinship(gt, (auto != 0) & dip_called, store.samples, q.kinship_threshold, **ck)
+            kin_use = (auto != 0) & dip_called
+            if q.kinship_max_variants and kin_use.sum() > q.kinship_max_variants:
+                idx = np.flatnonzero(kin_use)
+                kin_use = np.zeros_like(kin_use)
+                kin_use[idx[np.linspace(0, len(idx) - 1, q.kinship_max_variants).round().astype(np.int64)]] = True
+            kin = compute_kinship(gt, kin_use, store.samples, q.kinship_threshold, **ck)
             timings["kinship_s"] = time.perf_counter() - t
     written: list[Path] = []
     written += _write_table(vt, out, "variants", tsv)
