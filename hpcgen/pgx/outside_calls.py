@@ -79,6 +79,15 @@ def read_outside_calls(path: str | os.PathLike, samples: list[str]) -> pd.DataFr
     return pd.DataFrame(out, columns=["sample", "gene", "diplotype", "phenotype", "activity_score"])
 
 
+def _hla_statuses(gene: str, diplotype: str) -> str:
+    """HLA phenotype as PharmCAT writes it: the status of every allele a guideline names (``*57:01 positive``)."""
+    from hpcgen.pgx.recommend import _status_alleles, load_guidelines
+
+    alleles = sorted(_status_alleles(load_guidelines(("CPIC", "DPWG"))).get(gene, set()))
+    names = set(diplotype.split("/"))
+    return ", ".join(f"{a} {'positive' if a in names else 'negative'}" for a in alleles)
+
+
 def outside_rows(outside: pd.DataFrame) -> pd.DataFrame:
     """genes.tsv rows for outside calls; phenotype / activity score derived from the diplotype when absent."""
     rows = []
@@ -91,6 +100,8 @@ def outside_rows(outside: pd.DataFrame) -> pd.DataFrame:
             p, a = phenotype_of(gene, parts[0], parts[1] if len(parts) > 1 else None)
             pheno = pheno or p
             act = act or a
+        if gene.startswith("HLA") and dip and not pheno:
+            pheno = _hla_statuses(gene, dip)
         if act:
             act = format_score(float(act))
         rows.append({"sample": rec["sample"], "gene": gene, "diplotype": dip, "phenotype": pheno,
