@@ -75,6 +75,10 @@ def test_cli_writes_cohort_and_rejects_bad_input(tmp_path):
     bad.write_text("demo:\n  samplez: 3\n")
     proc = run_hpcgen("demo-data", "--config", str(bad), "--out", str(tmp_path / "y"))
     assert proc.returncode == 2 and "samplez" in proc.stderr
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    proc = run_hpcgen("demo-data", "--samples", "3", "--out", str(blocked / "sub"))
+    assert proc.returncode == 2 and str(blocked) in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
 
 
 # ---------------------------------------------------------------- the VCF as bcftools reads it

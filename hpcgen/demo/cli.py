@@ -17,7 +17,16 @@ def demo_data(samples: int | None, variants: int | None, seed: int | None, out_d
     from hpcgen.config import load_config
     from hpcgen.demo.cohort import make_demo_cohort
 
+    from hpcgen.errors import InputError
+
     cfg = load_config(config_path).demo
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = out_dir / ".hpcgen-write-test"
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        raise InputError(f"cannot write the demo cohort here ({exc.strerror})", out_dir) from None
     paths = make_demo_cohort(
         out_dir,
         samples=cfg.samples if samples is None else samples,
