@@ -66,6 +66,7 @@ def test_job_runs_and_is_recorded(cluster, run_dir):
     (row,) = h.sacct_rows(job_id, "JobName,Account,Partition", name="add")
     assert row["State"] == "COMPLETED" and row["JobName"] == "add"
     assert row["Account"] == "hpcgen" and row["Partition"] == "debug"
+    assert (run_dir / "slurm").stat().st_mode & 0o777 == 0o700  # pickled inputs and results stay private
 
 
 def test_array_over_shards_split_at_the_cap(cluster, run_dir, tmp_path):

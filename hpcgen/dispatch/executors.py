@@ -83,9 +83,14 @@ def make_executor(
     """
     import submitit
 
-    folder = Path(run_dir) / "slurm" / name / "%j"
-    executor = submitit.SlurmExecutor(folder=folder, max_num_timeout=max_num_timeout)
-    executor.update_parameters(**slurm_parameters(profile, resources, name, setup_extra=pythonpath_setup(fn) if fn else None))
+    # validate first: a refused request leaves nothing behind
+    params = slurm_parameters(profile, resources, name, setup_extra=pythonpath_setup(fn) if fn else None)
+    # pickled arguments and results may hold cohort data: the job folders are private to their owner
+    private = Path(run_dir) / "slurm"
+    private.mkdir(parents=True, exist_ok=True)
+    private.chmod(0o700)
+    executor = submitit.SlurmExecutor(folder=private / name / "%j", max_num_timeout=max_num_timeout)
+    executor.update_parameters(**params)
     return executor
 
 
