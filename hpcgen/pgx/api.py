@@ -110,12 +110,10 @@ def call_cohort(input_path: str | os.PathLike, out_dir: str | os.PathLike, *, ou
             pseudo = pseudonymize(samples, load_key(key_file))
             translate = dict(zip(samples, pseudo))
             samples = pseudo
-    if id_mapping:
+    if id_mapping:  # sheets keyed by real IDs, input keyed by the ingest pseudonyms
         from hpcgen.pseudonym import read_mapping
 
         translate = read_mapping(id_mapping)
-    elif translate is None and (key_file or os.environ.get("HPCGEN_PSEUDONYM_KEY_FILE")):
-        translate = None  # the sheet may already use the store's pseudonyms
     sex = read_sex_sheet(sex_sheet, samples, translate) if sex_sheet else None
     outside_path = outside_calls or pcfg.outside_calls
     outside = None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from hpcgen.pgx.definitions import ABSENT, MISSING, GeneDefinition, format_diplotype
+from hpcgen.pgx.definitions import ABSENT, GeneDefinition, format_diplotype
 from hpcgen.pgx.reader import GeneGenotypes
 
 TIE_JOIN = " or "
