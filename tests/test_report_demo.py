@@ -156,3 +156,24 @@ def test_demo_reports_in_the_browser(demo_reports, tmp_path_factory):
         assert browser.external_requests() == [] and browser.dialogs == []
     finally:
         browser.close()
+
+
+def test_cohort_summary_counts_match_the_tables(demo_reports):
+    """index.html's counts, recomputed with pandas from the pgx tables."""
+    drugs = pd.read_parquet(demo_reports["pgx"] / "drugs.parquet")
+    genes = pd.read_parquet(demo_reports["pgx"] / "genes.parquet")
+    actionable = drugs[drugs["actionable"].astype(str).str.lower() == "true"]
+    per_drug = actionable.groupby("drug")["sample"].nunique().to_dict()
+    html = (demo_reports["out"] / "index.html").read_text()
+    section = html[html.index('<section id="actionable-drugs"'):html.index('<section id="phenotypes"')]
+    shown = {d: int(n) for d, n in re.findall(r'<tr data-drug="([^"]+)"><th scope="row">[^<]*</th><td>(\d+)</td>', section)}
+    assert shown == per_drug
+    n_act = actionable["sample"].nunique()
+    assert f'<dd data-field="n-actionable">{n_act}</dd>' in html
+    # phenotype counts: every (gene, phenotype) pair of genes.tsv with its number of patients
+    counts = genes.assign(phenotype=genes["phenotype"].replace("", None).fillna("Indeterminate")) \
+        .groupby(["gene", "phenotype"])["sample"].nunique()
+    cell = r'<td>(?:[^<]|<span[^>]*>[^<]*</span>)*</td>'  # an untranslated term comes in a lang="en" span
+    rows = re.findall(r'<tr><th scope="row">([^<]+)</th>' + cell + r'<td>(\d+)</td>', html[html.index('<section id="phenotypes"'):])
+    assert sorted(int(n) for _g, n in rows) == sorted(counts.tolist())
+    assert {g for g, _n in rows} == set(genes["gene"])
