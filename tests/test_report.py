@@ -184,6 +184,12 @@ def test_bad_input_one_line_exit_2_no_output(tmp_path):
     (calls / "drugs.tsv").write_text("\n".join(lines) + "\n")
     proc = run_hpcgen("report", str(calls), "--out", str(out))
     assert proc.returncode == 2 and "drugs.tsv: record row 1" in proc.stderr and not out.exists()
+    from report_helpers import write_predictions
+
+    preds = write_predictions(tmp_path / "p.tsv", ["CHU-0001"])  # real IDs where pseudonyms belong
+    good = write_pgx_calls(tmp_path / "good", {"P1": "pm"}, with_parquet=False)
+    proc = run_hpcgen("report", str(good), "--out", str(out), "--predictions", str(preds))
+    assert proc.returncode == 2 and "p.tsv" in proc.stderr and not out.exists()
     proc = run_hpcgen("report", str(calls), "--out", str(out), "--format", "html,docx")
     assert proc.returncode == 2 and "docx" in proc.stderr
     # a non-empty folder that is not a report output is never replaced

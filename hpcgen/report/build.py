@@ -118,6 +118,13 @@ def build_reports(
     _check_out(out)
     calls = load_calls(calls_dir)
     preds = load_predictions(predictions) if predictions else {}
+    if preds:
+        unknown = sorted(set(preds) - set(calls.samples))
+        if len(unknown) == len(preds):
+            raise InputError(f"no sample of the predictions is in the pgx calls (real IDs instead of pseudonyms? "
+                             f"first: {unknown[0]!r})", predictions)
+        if unknown:
+            log.warning("%d sample(s) of %s are not in the pgx calls and are ignored", len(unknown), predictions)
     identities = load_identities(id_mapping, key_file)
     mode = PRIVATE_FILE_MODE if identities else SHARED_FILE_MODE
     generated = _now()
