@@ -146,7 +146,7 @@ def run_training(spec: TrainSpec) -> dict:
 
     Returns
     -------
-    dict with ``history`` (per-epoch train_loss, val_loss, val_mae_sqrt, step, resumed_from), ``best_epoch``,
+    dict with ``history`` (per-epoch train_loss, val_loss, val_mae_mg_week, step, resumed_from), ``best_epoch``,
     ``best_val_loss``, ``world_size``, ``rank``, ``resumed_from`` (epoch or None), ``samples_per_s``,
     ``train_seconds``.
     """
@@ -187,6 +187,12 @@ def _train(spec: TrainSpec, torch) -> dict:
     torch.manual_seed(spec.seed)
     np.random.seed(spec.seed)
     model = build_model(spec.model_name, x_train.shape[1], **spec.hparams)
+    init = spec.extra.get("linear_init")
+    if init is not None and hasattr(model, "linear"):
+        # warm start: the linear path begins at the least-squares fit (the IWPC model form refit)
+        with torch.no_grad():
+            model.linear.weight.copy_(torch.tensor(init[:-1], dtype=torch.float32).view(1, -1))
+            model.linear.bias.fill_(float(init[-1]))
     engine, _, _, _ = deepspeed.initialize(model=model, model_parameters=model.parameters(),
                                            config=deepspeed_config(spec, world))
     state = {"epoch": -1, "history": [], "best_val_loss": math.inf, "best_epoch": -1, "bad_epochs": 0}
@@ -228,6 +234,10 @@ def _train(spec: TrainSpec, torch) -> dict:
         val_loss = float(mse(pv, y_val))
         entry = {"epoch": epoch, "step": int(engine.global_steps), "train_loss": float(stats[0] / stats[1]),
                  "val_loss": val_loss, "resumed_from": resumed_from}
+        if "y_scale" in spec.extra:  # validation MAE in mg/week: back from standardized sqrt dose
+            mean, std = spec.extra["y_scale"]
+            dose = lambda t: torch.clamp(t * std + mean, min=0) ** 2  # noqa: E731
+            entry["val_mae_mg_week"] = float(torch.mean(torch.abs(dose(pv) - dose(y_val))))
         state["history"].append(entry)
         state["epoch"] = epoch
         improved = val_loss < state["best_val_loss"] - 1e-9

@@ -108,10 +108,15 @@ def fit(model_name: str, fs: FeatureSet, train_idx: np.ndarray, cfg: ModelConfig
     save_arrays(arrays, x_train=scaler.x(fs.x[tr]), y_train=scaler.y(fs.y[tr]),
                 x_val=scaler.x(fs.x[val]), y_val=scaler.y(fs.y[val]))
     hp = hparams_for(model_name, cfg)
+    extra = {"y_scale": [scaler.y_mean, scaler.y_std]}
+    if model_name == "dose-mlp":
+        xs = np.column_stack([scaler.x(fs.x[tr]), np.ones(len(tr))])
+        coef, *_ = np.linalg.lstsq(xs, scaler.y(fs.y[tr]), rcond=None)
+        extra["linear_init"] = [float(c) for c in coef]
     spec = TrainSpec(model_name, hp, str(arrays), str(work_dir), seed=cfg.seed, epochs=cfg.epochs,
                      batch_size=cfg.batch_size, learning_rate=cfg.learning_rate, weight_decay=cfg.weight_decay,
                      zero_stage=cfg.zero_stage, patience=cfg.patience, checkpoint_every=cfg.checkpoint_every,
-                     loss=cfg.loss, huber_delta=cfg.huber_delta, device=cfg.device)
+                     loss=cfg.loss, huber_delta=cfg.huber_delta, device=cfg.device, extra=extra)
     result = launch(spec, ranks=ranks, profile=profile, run_dir=run_dir or work_dir / "run", timeout_min=cfg.timeout_min)
     result.update(n_train=len(tr), n_val=len(val))
     state = load_file(str(work_dir / "model.safetensors"))
