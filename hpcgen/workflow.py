@@ -46,27 +46,17 @@ def snakemake_command(config_path: Path, cores: int, dry_run: bool, targets: tup
     return cmd + list(targets)
 
 
-# what the heavy stages ask for by default (each stage's CLI builds the same Resources); used by --dry-run
-PREVIEW_STAGES: dict[str, dict] = {
-    "ingest-shard": {"resources": {"cpus_per_task": 1, "mem_gb": 2.0, "time_min": 60}, "array_size": 16},
-    "qc": {"resources": {"cpus_per_task": 4, "mem_gb": 8.0, "time_min": 60}, "array_size": None},
-    "pgx-call": {"resources": {"cpus_per_task": 2, "mem_gb": 4.0, "time_min": 60}, "array_size": None},
-    "train": {"resources": {"tasks_per_node": 1, "cpus_per_task": 2, "gpus_per_node": 1, "mem_gb": 8.0, "time_min": 120},
-              "array_size": None},
-}
-
-
 def print_sbatch_preview(profile: str) -> None:
-    """For a Slurm profile, print the sbatch scripts the heavy stages would be submitted with."""
-    from hpcgen.dispatch import Resources, load_profile, render_sbatch
+    """For a Slurm profile, print the sbatch script each heavy stage would be submitted with."""
+    from hpcgen.dispatch import load_profile, render_sbatch
 
     prof = load_profile(profile)
     if prof.scheduler == "local":
         click.echo(f"# profile {profile}: every stage runs in-process (no sbatch)")
         return
-    for stage, spec in PREVIEW_STAGES.items():
+    for stage, resources in prof.stage_resources().items():
         click.echo(f"# ---- stage {stage} (profile {profile}) ----")
-        click.echo(render_sbatch(prof, Resources(**spec["resources"]), name=f"hpcgen-{stage}", array_size=spec["array_size"]))
+        click.echo(render_sbatch(prof, resources, name=f"hpcgen-{stage}"))
 
 
 @click.command()
