@@ -9,6 +9,7 @@ Both writers get the same simulated windows (same sites, same samples) and write
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import resource
 import subprocess
@@ -80,7 +81,7 @@ def main() -> None:
         t = time.perf_counter()
         with open(tmp / "peer.vcf.gz", "wb") as fh:
             proc = subprocess.Popen(["bgzip", "-c", "--threads=2", "--compress-level=1"], stdin=subprocess.PIPE, stdout=fh)
-            text = __import__("io").TextIOWrapper(proc.stdin, encoding="ascii")
+            text = io.TextIOWrapper(proc.stdin, encoding="ascii")
             for w, path, selected in zip(bg.windows, bg.sims, bg.selected):
                 ts = tskit.load(path)
                 ts.write_vcf(text, contig_id=w.chrom, site_mask=~selected, allow_position_zero=True)

@@ -33,6 +33,7 @@ from hpcgen.demo.grch38 import CONTIG_LENGTHS
 from hpcgen.demo.pgx_alleles import assign_alleles, draw_haplotype_sources, gene_models, pgx_haplotypes, read_positions
 from hpcgen.demo.vcf_writer import MAX_DP, BgzipWriter, BlockFormatter, header
 from hpcgen.fsutil import PRIVATE_FILE_MODE, atomic_path, atomic_write_text
+from hpcgen.progress import progress
 
 SITE_PREFIX = "CHU-LYON"
 
@@ -242,7 +243,7 @@ def _record_chunks(background: Background, records, pgx_haps: np.ndarray, male: 
                        [pgx_info[x] for x in k], pgx_haps[k].copy(), True)
         cursor["i"] = j
 
-    for block in background.blocks():
+    for block in progress(background.blocks(), total=len(background.windows), desc="demo VCF", unit="window"):
         yield from pgx_until(block.chrom, int(block.pos[0]))
         haps = block.haplotypes
         if block.chrom == "chrX":
