@@ -354,3 +354,20 @@ def test_transition_transversion_ratio_is_human_like(demo_cohort):
     stats_out = bcftools("stats", "-e", 'INFO/PX!="." || INFO/POI=1', str(demo_cohort["vcf"]))
     tstv = next(line.split("\t") for line in stats_out.splitlines() if line.startswith("TSTV"))
     assert 1.8 < float(tstv[4]) < 2.4
+
+
+def test_frequency_table_integrity():
+    """Every allele of the frequency table is a PharmCAT named allele; per gene and group the shares fit in 1."""
+    from hpcgen.demo.pgx_alleles import gene_models, load_frequency_table, read_positions
+
+    table = load_frequency_table()
+    assert not table.duplicated(["gene", "allele"]).any()
+    assert (table.groupby("gene")["default"].sum() == 1).all()
+    for g in ("EUR", "AFR", "EAS"):
+        assert (table[g] >= 0).all() and (table.groupby("gene")[g].sum() <= 1.0 + 1e-9).all()
+    records = read_positions()
+    models = gene_models(records, table)
+    assert all(abs(p.sum() - 1) < 1e-9 for m in models.values() for p in m.probs.values())
+    bad = pd.concat([table, pd.DataFrame([{"gene": "CYP2C9", "allele": "*999", "EUR": 0.1, "AFR": 0, "EAS": 0, "default": 0}])])
+    with pytest.raises(ValueError, match=r"\*999"):
+        gene_models(records, bad)
