@@ -6,6 +6,7 @@ never the bottleneck of a demo run (compression is).
 """
 from __future__ import annotations
 
+import functools
 import subprocess
 from pathlib import Path
 
@@ -54,6 +55,7 @@ def _gt_text(code: int) -> str:
     return f"{'.' if a == 0 else a - 1}{sep}{'.' if b == 0 else b - 1}"
 
 
+@functools.lru_cache(maxsize=2)
 def cell_table(with_depth: bool) -> tuple[np.ndarray, int]:
     """Every cell text as NUL-padded bytes.
 
@@ -83,6 +85,7 @@ def cell_table(with_depth: bool) -> tuple[np.ndarray, int]:
     table = np.zeros((len(texts), width), dtype=np.uint8)
     for i, t in enumerate(texts):
         table[i, : len(t)] = np.frombuffer(t.encode("ascii"), dtype=np.uint8)
+    table.flags.writeable = False  # shared by every formatter of this process (cached)
     return table, width
 
 
