@@ -162,7 +162,9 @@ def main() -> None:
 
     numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
     load = os.getloadavg()
+    cpu0 = time.process_time()
     res = run_ours(args.samples, args.seed, args.uniform)
+    cpu = time.process_time() - cpu0 - 0.0
     rate = res["n"] / res["total_s"]
     lo, hi = (2 / s for s in PHARMCAT_S_PER_SAMPLE_CORE[::-1])  # samples/s on 2 cores
     print(f"hpcgen pgx bench: {res['n']:,} synthetic samples x 19 genes "
@@ -173,7 +175,9 @@ def main() -> None:
           "not counted)")
     print(f"  throughput {rate:,.0f} samples/s; {res['rows_genes']:,} gene rows, {res['rows_drugs']:,} drug rows "
           f"({res['distinct_recommendations']:,} distinct); called {100 * res['called_share']:.1f}%")
-    print(f"  peak RSS {peak_rss_gb():.2f} GB")
+    print(f"  peak RSS {peak_rss_gb():.2f} GB; CPU time {cpu:.1f} s for the whole run incl. synthesis "
+          f"(= {res['n'] / cpu:,.0f} samples per CPU-second: the load-independent figure on a shared machine; "
+          f"load average after: {os.getloadavg()[0]:.1f})")
     java = shutil.which("java")
     print(f"PharmCAT: not run (java {'found at ' + java if java else 'absent'}, no PharmCAT jar offline); "
           f"published 1-6 s/sample/core -> {lo:.2f}-{hi:.2f} samples/s on 2 cores, "
