@@ -101,6 +101,13 @@ def test_evaluate_reports_model_and_iwpc(trained):
     assert "dose 21-49 mg/week" in proc.stdout
 
 
+def test_predict_refuses_missing_inputs(trained, tmp_path):
+    out = tmp_path / "p.tsv"
+    proc = run_hpcgen("predict", "--model", str(trained["registry"] / "dose-mlp"), "--input", str(trained["clinical"]),
+                      "--out", str(out))
+    assert proc.returncode == 2 and "trained with pgx inputs: pass --pgx" in proc.stderr and not out.exists()
+
+
 def _flip(target: Path) -> None:
     data = bytearray(target.read_bytes())
     data[len(data) // 2] ^= 0x01  # flip one bit

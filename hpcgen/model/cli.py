@@ -42,18 +42,19 @@ def iwpc_cmd(input_path: str, out: str, json_out: str | None) -> None:
 @click.option("--input", "input_path", required=True, type=click.Path(dir_okay=False), help="clinical table with doses")
 @click.option("--pgx", "pgx_dir", type=click.Path(file_okay=False), help="pgx output folder (genes.tsv)")
 @click.option("--pcs", "pcs_path", type=click.Path(), help="QC output folder or PCA table (ancestry PCs)")
+@click.option("--store", "store_path", type=click.Path(file_okay=False), help="genotype store (genotype-net)")
 @click.option("--id-mapping", type=click.Path(dir_okay=False), help="real -> pseudonym TSV (0600) for joining")
 @click.option("--folds", type=int, default=0, show_default=True, help="k-fold cross-validation (retrains the model's config k times); 0 = score the saved model")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="hpcgen config YAML")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), help="also write the metrics as JSON")
-def evaluate_cmd(model_path: str, input_path: str, pgx_dir: str | None, pcs_path: str | None, id_mapping: str | None,
-                 folds: int, config_path: str | None, json_out: str | None) -> None:
+def evaluate_cmd(model_path: str, input_path: str, pgx_dir: str | None, pcs_path: str | None, store_path: str | None,
+                 id_mapping: str | None, folds: int, config_path: str | None, json_out: str | None) -> None:
     """Score a trained dose model (MAE, within 20%, per dose group and ancestry) against IWPC on the same rows."""
     from hpcgen.fsutil import atomic_write_text
     from hpcgen.model.evaluate import format_metrics
     from hpcgen.model.workflow import evaluate_model
 
-    result = evaluate_model(model_path, input_path, pgx_dir=pgx_dir, pcs=pcs_path, id_mapping=id_mapping,
+    result = evaluate_model(model_path, input_path, pgx_dir=pgx_dir, pcs=pcs_path, store=store_path, id_mapping=id_mapping,
                             folds=folds, config_path=config_path)
     for name, m in result["models"].items():
         click.echo(format_metrics(name, m))

@@ -253,6 +253,14 @@ def load_predictor(path) -> Predictor:
     return p
 
 
+def check_inputs(pred: Predictor, inputs: Inputs) -> None:
+    """Refuse to score with fewer inputs than the model was trained on (features would silently be zero)."""
+    need = pred.meta.get("inputs", {})
+    for key, flag, given in (("pgx", "--pgx", inputs.pgx_dir), ("pcs", "--pcs", inputs.pcs), ("store", "--store", inputs.store)):
+        if need.get(key) and not given:
+            raise InputError(f"{pred.version} was trained with {key} inputs: pass {flag}")
+
+
 def predict_to_file(model_path: str, input_path: str, out: str, pgx_dir=None, pcs=None, store=None,
                     id_mapping=None) -> tuple[int, str]:
     """Score every row of the clinical table; write predictions.tsv (contract "model") with the IWPC doses."""
@@ -261,7 +269,9 @@ def predict_to_file(model_path: str, input_path: str, out: str, pgx_dir=None, pc
     pred = load_predictor(model_path)
     table = load_clinical(input_path)
     cfg = ModelConfig(**pred.meta["config"])
-    fs = features_for(pred.model_name, table.frame, Inputs(pgx_dir, pcs, store, id_mapping), cfg, pred.features)
+    inputs = Inputs(pgx_dir, pcs, store, id_mapping)
+    check_inputs(pred, inputs)
+    fs = features_for(pred.model_name, table.frame, inputs, cfg, pred.features)
     out_df = pd.DataFrame({
         "sample": fs.samples, "drug": "warfarin", "model": pred.model_name, "model_version": pred.version,
         "predicted_dose_mg_week": pred.predict(fs.x), "iwpc_dose_mg_week": iwpc.pharmacogenetic_dose(fs.frame),
@@ -271,13 +281,13 @@ def predict_to_file(model_path: str, input_path: str, out: str, pgx_dir=None, pc
 
 
 def evaluate_model(model_path: str, input_path: str, pgx_dir=None, pcs=None, id_mapping=None, folds: int = 0,
-                   config_path=None) -> dict:
+                   config_path=None, store=None) -> dict:
     """Metrics of a registered model (or, with ``folds`` >= 2, of its configuration under k-fold CV) beside IWPC."""
     frame, info = load_rows(input_path)
     frame = frame[frame["dose_mg_week"].notna()].reset_index(drop=True)
     if len(frame) == 0:
         raise InputError("no row has a therapeutic dose to evaluate against", input_path)
-    inputs = Inputs(pgx_dir, pcs, None, id_mapping)
+    inputs = Inputs(pgx_dir, pcs, store, id_mapping)
     models: dict[str, dict] = {}
     if folds >= 2:
         cfg = load_config(config_path).model if config_path or model_path == "dose-mlp" else \
@@ -289,6 +299,7 @@ def evaluate_model(model_path: str, input_path: str, pgx_dir=None, pcs=None, id_
     else:
         pred = load_predictor(model_path)
         cfg = ModelConfig(**pred.meta["config"])
+        check_inputs(pred, inputs)
         fs = features_for(pred.model_name, frame, inputs, cfg, pred.features)
         models[pred.version] = metrics_by_group(fs.y, pred.predict(fs.x), fs.race)
     models["IWPC pharmacogenetic"] = metrics_by_group(fs.y, iwpc.pharmacogenetic_dose(fs.frame), fs.race)
