@@ -61,12 +61,17 @@ def parse_args(argv=None) -> argparse.Namespace:
     return ap.parse_args(argv)
 
 
-def pick_micro_batch(params: float, device: str) -> int:
+def pick_micro_batch(params: float, device: str, d_model: int, n_layers: int, tokens: int) -> int:
+    """Samples per step that leave the GPU well used but safe: ~16 bytes/param of model and optimizer state
+    (bf16 weights + grads, fp32 master + Adam), then ~34 bytes x tokens x d_model x layers of bf16 activations
+    per sample (no recomputation), using 60% of what is left of the card's memory."""
     if device == "cpu":
         return 4
-    # ~16 bytes/param for bf16 weights+grads, fp32 master and Adam; the rest of ~139 GiB for activations
-    free_gb = max(139 * 0.9 - 16 * params / 1e9, 8.0)
-    return int(max(4, min(64, 2 ** math.floor(math.log2(free_gb / 3)))))
+    total_gb = torch.cuda.get_device_properties(0).total_memory / 1e9
+    free_gb = max(total_gb * 0.9 - 16 * params / 1e9, 4.0)
+    per_sample_gb = 34 * tokens * d_model * n_layers / 1e9
+    mb = max(1, int(0.6 * free_gb / per_sample_gb))
+    return int(min(128, 2 ** math.floor(math.log2(mb))))
 
 
 def init_single_process(backend: str) -> None:
@@ -98,8 +103,10 @@ def build_engine(model, args, mb: int):
                 cfg["bf16"] = {"enabled": True}
             engine, _, _, _ = deepspeed.initialize(model=model, model_parameters=model.parameters(), config=cfg)
 
+            dtype = torch.bfloat16 if use_cuda else torch.float32  # bf16 engine: inputs in the weights' dtype
+
             def step(x, y):
-                loss = torch.nn.functional.mse_loss(engine(x).float(), y)
+                loss = torch.nn.functional.mse_loss(engine(x.to(dtype)).float(), y)
                 engine.backward(loss)
                 engine.step()
                 return loss
@@ -129,29 +136,43 @@ def main(argv=None) -> int:
     nets = load_networks()
     shape = nets.transformer_shape_for_params(args.params)
     n_variants = args.tokens * args.patch
-    model = nets.GenotypeTransformer(n_variants, patch=args.patch, d_model=shape["d_model"], n_layers=shape["n_layers"],
-                                     n_heads=shape["n_heads"], checkpoint_activations=args.checkpoint_activations)
+    with torch.device(args.device):  # initialise on the GPU directly (minutes faster than on the CPU)
+        model = nets.GenotypeTransformer(n_variants, patch=args.patch, d_model=shape["d_model"],
+                                         n_layers=shape["n_layers"], n_heads=shape["n_heads"],
+                                         checkpoint_activations=args.checkpoint_activations)
     n_params = nets.count_parameters(model)
-    mb = args.micro_batch or pick_micro_batch(n_params, args.device)
+    mb = args.micro_batch or pick_micro_batch(n_params, args.device, shape["d_model"], shape["n_layers"], args.tokens)
     print(f"model: d_model={shape['d_model']} layers={shape['n_layers']} heads={shape['n_heads']} params={n_params / 1e9:.3f} B; "
           f"{args.tokens} tokens x {args.patch} variants per sample; micro-batch {mb}", flush=True)
     if args.device == "cuda":
         torch.cuda.reset_peak_memory_stats()
-        model = model.to(torch.device("cuda"))
     step, how = build_engine(model, args, mb)
     print(f"optimizer: {how}", flush=True)
     dev = torch.device(args.device)
-    gen = torch.Generator(device="cpu").manual_seed(1)
-    batches = [(torch.randint(0, 3, (mb, n_variants), generator=gen).float().to(dev), torch.randn(mb, generator=gen).to(dev))
-               for _ in range(4)]
+
+    def make_batches(mb: int) -> list:
+        gen = torch.Generator(device="cpu").manual_seed(1)
+        return [(torch.randint(0, 3, (mb, n_variants), generator=gen).float().to(dev),
+                 torch.randn(mb, generator=gen).to(dev)) for _ in range(4)]
 
     def sync():
         if args.device == "cuda":
             torch.cuda.synchronize()
 
-    for i in range(args.warmup_steps):
-        step(*batches[i % 4])
-    sync()
+    while True:  # warm-up; halve the micro-batch if the activation estimate was too optimistic
+        batches = make_batches(mb)
+        try:
+            for i in range(args.warmup_steps):
+                step(*batches[i % 4])
+            sync()
+            break
+        except torch.cuda.OutOfMemoryError:
+            if mb == 1:
+                raise
+            del batches
+            mb //= 2
+            torch.cuda.empty_cache()
+            print(f"out of memory in warm-up: micro-batch now {mb}", flush=True)
     steps, t0 = 0, time.perf_counter()
     while True:
         loss = step(*batches[steps % 4])

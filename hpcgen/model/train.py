@@ -209,6 +209,9 @@ def _train(spec: TrainSpec, torch) -> dict:
         resumed_from = state["epoch"]
         log(f"resumed from checkpoint {tag} (epoch {resumed_from}, step {engine.global_steps})")
 
+    # a bf16 engine (GPUs) holds bf16 weights: inputs follow the weights' dtype
+    dtype = next(engine.module.parameters()).dtype
+    x_train, x_val = x_train.to(dtype), x_val.to(dtype)
     shard = rank_shard(len(x_train), rank, world)
     mse = torch.nn.HuberLoss(delta=spec.huber_delta) if spec.loss == "huber" else torch.nn.MSELoss()
     t0, n_samples = time.perf_counter(), 0
