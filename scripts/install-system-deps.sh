@@ -11,7 +11,7 @@ PKGS=(
   # browser tests of the HTML reports, PDF text checks
   chromium chromium-driver poppler-utils
   # WeasyPrint's libraries and fonts (PDF reports)
-  libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 fonts-dejavu-core
+  libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 fonts-dejavu-core fonts-liberation2
   # DeepSpeed JIT-builds a small op on first use
   g++ ninja-build
 )
