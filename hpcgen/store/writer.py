@@ -91,7 +91,7 @@ class ShardWriter:
         self._ds_call = {
             f: self.h5.create_dataset(
                 S.CALL_FIELDS[f], shape=(0, n), maxshape=(None, n),
-                dtype=np.int32, chunks=(rows, cs), fillvalue=-1, **comp)
+                dtype=np.int32, chunks=(rows, cs), fillvalue=-1, shuffle=self._codec != "none", **comp)
             for f in self.fields
         }
         var_comp = S.compression("zstd" if self._codec != "none" else "none")
