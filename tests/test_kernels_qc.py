@@ -60,14 +60,22 @@ def test_block_counts_twin(data):
     w = rng.random((g.shape[0], 3))
     np.testing.assert_allclose(qc_counts.expected_hom_sums(g, w, rows), qc_counts.expected_hom_sums_reference(g, w, rows))
     # the generic (any ploidy) kernels agree with the diploid fast path
+    g3 = np.concatenate([g, np.full(g.shape[:2] + (1,), -2, np.int8)], axis=2)  # ploidy 3, padded
     for got, ref in zip(qc_counts._block_counts_any_ploidy(g, vclass, auto), (vc, sc)):
         np.testing.assert_array_equal(got, ref)
-    g3 = np.concatenate([g, np.full(g.shape[:2] + (1,), -2, np.int8)], axis=2)  # ploidy 3, padded
     for got, ref in zip(qc_counts.block_counts(g3, vclass, auto), (vc, sc)):
         np.testing.assert_array_equal(got, ref)
     np.testing.assert_allclose(qc_counts.expected_hom_sums(g3, w, rows), qc_counts.expected_hom_sums_reference(g, w, rows))
+    # singleton rows as the QC pass lists them (one heterozygote carries the allele seen once)
+    het, hom_ref, hom_alt = rvc[:, qc_counts.V_HET], rvc[:, qc_counts.V_HOM_REF], rvc[:, qc_counts.V_HOM_ALT]
+    alt_once, ref_once = (het == 1) & (hom_alt == 0), (het == 1) & (hom_ref == 0)
+    singles = np.flatnonzero(alt_once | ref_once).astype(np.int64)
+    which = alt_once[singles].astype(np.int8)
+    np.testing.assert_array_equal(qc_counts.carrier_counts(g, singles, which),
+                                  qc_counts.carrier_counts_reference(g, singles, which))
+    # the generic kernel (any ploidy) on arbitrary rows
     alleles = rng.integers(0, 2, len(rows)).astype(np.int8)
-    np.testing.assert_array_equal(qc_counts.carrier_counts(g, rows, alleles), qc_counts.carrier_counts_reference(g, rows, alleles))
+    np.testing.assert_array_equal(qc_counts.carrier_counts(g3, rows, alleles), qc_counts.carrier_counts_reference(g, rows, alleles))
 
 
 @given(st.integers(0, 300), st.integers(0, 300), st.integers(0, 300), st.booleans())
