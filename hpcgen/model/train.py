@@ -214,6 +214,13 @@ def _train(spec: TrainSpec, torch) -> dict:
     x_train, x_val = x_train.to(dtype), x_val.to(dtype)
     shard = rank_shard(len(x_train), rank, world)
     mse = torch.nn.HuberLoss(delta=spec.huber_delta) if spec.loss == "huber" else torch.nn.MSELoss()
+    if tag is None and init is not None:
+        # the warm start is itself a candidate: training must beat it on validation to replace it
+        engine.eval()
+        with torch.no_grad():
+            state["best_val_loss"] = float(mse(engine(x_val.to(engine.device)).float().cpu(), y_val))
+        if rank == 0:
+            _save_weights(engine.module, work / "best.safetensors")
     t0, n_samples = time.perf_counter(), 0
     for epoch in range(state["epoch"] + 1, spec.epochs):
         # dropout draws from torch's global generator: seed it per (seed, epoch, rank) so a resumed run
