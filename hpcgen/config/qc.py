@@ -27,5 +27,6 @@ class QcConfig(Section):
     dask_job_cores: int = Field(8, ge=1, description="Slurm profiles: cores per Dask worker job")
     dask_job_mem_gb: float = Field(16.0, gt=0, description="Slurm profiles: memory per Dask worker job (GB)")
     dask_job_time_min: int = Field(60, ge=1, description="Slurm profiles: walltime of a Dask worker job (minutes)")
-    block_variants: int = Field(10_000, gt=0, description="variants per Dask block (larger store chunks are split)")
-    block_samples: int = Field(2_048, gt=0, description="samples per Dask block (larger store chunks are split)")
+    block_variants: int = Field(10_000, gt=0, description="variants per Dask block at most (store chunks are split or merged to it)")
+    block_samples: int = Field(8_192, gt=0, description="samples per Dask block (whole rows are fastest: no copy, one task per row)")
+    row_memory_mb: int = Field(256, gt=0, description="bound on one variant row of blocks (block_variants x samples x ploidy bytes): block_variants shrinks for large cohorts")

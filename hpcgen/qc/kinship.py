@@ -50,7 +50,7 @@ def _pairs_above(counts: np.ndarray, off_a: int, off_b: int, same: bool, thresho
 
 
 def compute_kinship(gt, use: np.ndarray, samples: np.ndarray, threshold: float, *, slice_variants: int = 2048,
-                    **compute_kwargs: Any) -> pd.DataFrame:
+                    block_samples: int = 2048, **compute_kwargs: Any) -> pd.DataFrame:
     """Pairs of samples with KING-robust kinship above ``threshold``.
 
     Parameters
@@ -72,7 +72,8 @@ def compute_kinship(gt, use: np.ndarray, samples: np.ndarray, threshold: float, 
 
     delayed = functools.partial(dask.delayed, pure=True)
     idx = np.flatnonzero(use)
-    sub = (gt[idx] if len(idx) < gt.shape[0] else gt).rechunk({2: -1})
+    # KING's memory grows as block_samples^2: its own sample blocks, whatever the counting pass uses
+    sub = (gt[idx] if len(idx) < gt.shape[0] else gt).rechunk({1: min(block_samples, max(gt.shape[1], 1)), 2: -1})
     if sub.shape[0] == 0 or sub.shape[1] < 2:
         frames = []
     else:

@@ -55,7 +55,8 @@ def compute_pca(gt, af: np.ndarray, use: np.ndarray, k: int, *, seed: int = 0, n
     if k < 1:
         return PcaResult(np.zeros((n_samples, 0)), np.zeros(0), np.zeros(0), len(idx))
     sub = gt[idx] if len(idx) < gt.shape[0] else gt
-    sub = sub.rechunk({2: -1})
+    # float32 standardized blocks are 4x the int8 calls per allele pair: smaller variant blocks bound memory
+    sub = sub.rechunk({0: min(2048, max(sub.shape[0], 1)), 2: -1})
     p = af[idx]
     mean = 2.0 * p
     inv_sd = 1.0 / np.sqrt(2.0 * p * (1.0 - p))

@@ -80,7 +80,9 @@ def genotype_blocks(store, cfg: HpcgenConfig):
     """
     gt = store.genotypes_dask()
     q = cfg.qc
-    want = (min(q.block_variants, max(gt.shape[0], 1)), min(q.block_samples, max(gt.shape[1], 1)))
+    # a variant row of blocks stays in memory until its counts are reduced: bound it for large cohorts
+    row_cap = max(256, (q.row_memory_mb << 20) // max(1, gt.shape[1] * gt.shape[2]))
+    want = (min(q.block_variants, row_cap, max(gt.shape[0], 1)), min(q.block_samples, max(gt.shape[1], 1)))
     regular = all(len(set(c[:-1])) <= 1 and (len(c) == 1 or c[0] == w) for c, w in zip(gt.chunks[:2], want))
     return gt if regular else gt.rechunk({0: want[0], 1: want[1], 2: -1})
 
