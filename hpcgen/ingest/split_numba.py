@@ -33,18 +33,21 @@ def split_calls(arr: np.ndarray, n_alt: int, gt: np.ndarray, phased: np.ndarray)
     n = arr.shape[0]
     p = arr.shape[1] - 1
     top = -1
-    for i in range(n):
-        for j in range(p):
-            if arr[i, j] > top:
-                top = arr[i, j]
-    k = n_alt if n_alt > 1 else 1
-    for i in range(n):
-        ph = p >= 2 and arr[i, p] != 0 and arr[i, 1] != -2
-        for r in range(k):
-            phased[r, i] = ph
+    if n_alt <= 1:  # the common case: one pass, a plain copy
+        for i in range(n):
             for j in range(p):
                 a = arr[i, j]
-                if n_alt > 1 and a >= 0:
-                    a = 1 if a == r + 1 else 0
-                gt[r, i, j] = a
+                top = max(top, a)
+                gt[0, i, j] = a
+            phased[0, i] = p >= 2 and arr[i, p] != 0 and arr[i, 1] != -2
+        return top
+    for i in range(n):
+        ph = p >= 2 and arr[i, p] != 0 and arr[i, 1] != -2
+        for j in range(p):
+            a = arr[i, j]
+            top = max(top, a)
+            for r in range(n_alt):
+                gt[r, i, j] = a if a < 0 else (1 if a == r + 1 else 0)
+        for r in range(n_alt):
+            phased[r, i] = ph
     return top
