@@ -146,3 +146,22 @@ def test_store_info_cli_and_attributes(tmp_path, two_shards):
         assert h5[S.SAMPLES].asstr()[:].tolist() == st.samples.tolist()
     assert os.environ["HDF5_USE_FILE_LOCKING"] == "FALSE"
     assert not list((st.path / S.SHARDS_DIR).glob(".*"))
+
+
+def test_shards_of_different_ploidy_are_padded(tmp_path):
+    """A haploid-only shard (chrY) beside a diploid one: both readers pad it to the store's ploidy with -2."""
+    samples = ["Pa", "Pb"]
+    infos = []
+    for chrom, calls in [("chr1", [[0, 1], [1, 1]]), ("chrY", [[1], [-1]])]:
+        w = ShardWriter(tmp_path / "st" / S.SHARDS_DIR / S.shard_name(chrom, 1, 100), samples, chrom, 1, 100,
+                        ploidy=1, chunk_variants=3)
+        w.add(5, ".", "A", "G", 1.0, "PASS", np.array(calls, np.int8), np.array([False, True]))
+        infos.append(w.close())
+    write_manifest(tmp_path / "st", build_manifest(infos, samples, build="GRCh38", source={},
+                                                  store_config={"chunk_variants": 3, "chunk_samples": 2}))
+    st = GenotypeStore.open(tmp_path / "st")
+    assert [s.ploidy for s in st.shards] == [2, 1] and st.ploidy == 2
+    expected = np.array([[[0, 1], [1, 1]], [[1, -2], [-1, -2]]], np.int8)
+    np.testing.assert_array_equal(st.genotypes(), expected)
+    np.testing.assert_array_equal(st.genotypes_dask().compute(), expected)
+    np.testing.assert_array_equal(st.genotypes("chrY"), expected[1:])
