@@ -100,7 +100,8 @@ def kernel_rate(store_path: Path, threads: int, max_bytes: int = 400 << 20) -> t
         block = np.ascontiguousarray(gt[:n_var].compute(scheduler="threads", num_workers=threads))
     v = store.variants().iloc[:n_var]
     vclass, auto = variant_classes(v["ref"], v["alt"]), autosomal(v["chrom"])
-    mem = da.from_array(block, chunks=(gt.chunks[0][0], gt.chunks[1][0], block.shape[2]))
+    # blocks as hpcgen qc cuts them by default: whole variant rows (all samples), 10,000 variants
+    mem = da.from_array(block, chunks=(10_000, block.shape[1], block.shape[2]))
     compute_counts(mem[: min(n_var, 64)], vclass[:64], auto[:64], scheduler="sync")  # compile / load cache
     best = np.inf
     for _ in range(3):
