@@ -182,3 +182,23 @@ def test_outputs_and_manifest(peer):
     assert page.count("data:image/png;base64,") >= 4 and "http://" not in page and "https://" not in page
     tsv = pd.read_csv(out / "variants.tsv", sep="\t")
     assert len(tsv) == len(peer["variants"])
+
+
+@pytest.mark.slurm
+def test_qc_on_slurm_matches_local(peer, tmp_path):
+    """--profile devcluster: the Dask work runs in a dask-jobqueue worker job; same tables as in-process."""
+    need_tool("sinfo")
+    if subprocess.run(["sinfo", "-h"], capture_output=True, timeout=20).returncode != 0:
+        pytest.skip("dev Slurm cluster not running (make cluster-up)")
+    wd = peer["wd"]
+    cfg = yaml.safe_load((wd / "qc.yaml").read_text())
+    cfg["qc"].update({"dask_jobs": 1, "dask_job_cores": 1, "dask_job_mem_gb": 2, "dask_job_time_min": 10})
+    (tmp_path / "qc.yaml").write_text(yaml.safe_dump(cfg))
+    proc = run_hpcgen("qc", str(wd / "store"), "--out", str(tmp_path / "qc"), "--config", str(tmp_path / "qc.yaml"),
+                      "--profile", "devcluster")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.loads((tmp_path / "qc" / "manifest.json").read_text())["profile"] == "devcluster"
+    for name in ("variants", "samples", "kinship"):
+        ours = pd.read_parquet(tmp_path / "qc" / f"{name}.parquet")
+        local = pd.read_parquet(wd / "qc" / f"{name}.parquet")
+        pd.testing.assert_frame_equal(ours, local, check_exact=False, rtol=1e-12)
