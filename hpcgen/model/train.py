@@ -173,6 +173,10 @@ def _train(spec: TrainSpec, torch) -> dict:
     if not dist.is_initialized():
         deepspeed.init_distributed(dist_backend=backend, verbose=False)
     rank, world = dist.get_rank(), dist.get_world_size()
+    if spec.device == "cpu" and "OMP_NUM_THREADS" not in os.environ:
+        # ranks on one node share its cores: one intra-op pool per rank, not one per core per rank
+        per_node = int(os.environ.get("LOCAL_WORLD_SIZE", world))
+        torch.set_num_threads(max(1, (len(os.sched_getaffinity(0)) or 1) // max(1, per_node)))
     work = Path(spec.work_dir)
     ckpt_dir = work / "checkpoints"
     work.mkdir(parents=True, exist_ok=True)
