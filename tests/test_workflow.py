@@ -44,6 +44,12 @@ def test_every_stage_produced_its_outputs(demo_run):
                 "reports/index.html", "impact/impact.json", "provenance.json"]:
         assert (out / rel).is_file(), rel
     assert "results are in" in proc.stdout
+    impact = json.loads((out / "impact" / "impact.json").read_text())
+    stages = {s["stage"]: s for s in impact["stages"]}
+    assert {"ingest-shard", "qc", "pgx", "train", "report"} <= set(stages), sorted(stages)
+    # every accounted stage used CPU time, and the totals add up
+    assert all(s["cpu_hours"] > 0 for s in stages.values())
+    assert abs(sum(s["cpu_hours"] for s in stages.values()) - impact["total"]["cpu_hours"]) < 1e-9
 
 
 def test_stages_agree_on_the_patients(demo_run):

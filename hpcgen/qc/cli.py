@@ -16,13 +16,21 @@ import click
               help="TSV with columns sample, ancestry (pseudonyms, or real IDs with --id-mapping): colours the PCA.")
 @click.option("--id-mapping", type=click.Path(dir_okay=False, exists=True, path_type=str), default=None,
               help="The ingest --id-mapping file, to key a samples sheet of real IDs by pseudonym.")
+@click.option("--run-dir", type=click.Path(file_okay=False, path_type=str), default=None,
+              help="Run folder: the QC driver is recorded in RUN_DIR/jobs.jsonl for hpcgen impact.")
 def qc(store: str, out_dir: str, config: str | None, profile: str | None, tsv: bool, samples_sheet: str | None,
-       id_mapping: str | None) -> None:
+       id_mapping: str | None, run_dir: str | None) -> None:
     """Cohort QC of STORE: variant and sample tables, PCA, kinship, qc_report.html."""
     from hpcgen.qc.run import run_qc
 
-    manifest = run_qc(store, out_dir, config=config, profile=profile, tsv=tsv, samples_sheet=samples_sheet,
-                      id_mapping=id_mapping)
+    kwargs = dict(config=config, profile=profile, tsv=tsv, samples_sheet=samples_sheet, id_mapping=id_mapping)
+    if run_dir is None:
+        manifest = run_qc(store, out_dir, **kwargs)
+    else:
+        from hpcgen.dispatch import run_stage
+
+        # the driver runs here (its Dask workers go where the profile says); accounted like any stage
+        manifest = run_stage(run_qc, store, out_dir, profile="local", name="qc", run_dir=run_dir, **kwargs)
     s = manifest["summary"]
     click.echo(f"qc: {s['variants']} variants x {s['samples']} samples, {s['variants passing all filters']} passing; "
                f"report {out_dir}/qc_report.html")

@@ -28,7 +28,7 @@ rule qc:
         sheet=_qc_sheet_args,
     shell:
         "{HPCGEN} qc {params.store} --out {params.out} --tsv {params.sheet}"
-        " --config {EFFECTIVE_CONFIG} --profile {PROFILE} > {log} 2>&1"
+        " --config {EFFECTIVE_CONFIG} --profile {PROFILE} --run-dir {RUN_DIR} > {log} 2>&1"
 
 
 rule qc_filter:

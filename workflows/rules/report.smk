@@ -18,4 +18,4 @@ rule report:
         out=REPORTS_DIR,
     shell:
         "{HPCGEN} report {params.calls} --out {params.out} --predictions {input.predictions}"
-        " --config {EFFECTIVE_CONFIG} > {log} 2>&1"
+        " --config {EFFECTIVE_CONFIG} --run-dir {RUN_DIR} > {log} 2>&1"
