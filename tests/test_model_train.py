@@ -25,7 +25,7 @@ from hpcgen.model.predict import PREDICTION_COLUMNS
 from hpcgen.model.train import TrainSpec, checkpoint_tags, latest_valid_checkpoint, run_training, write_checksums
 
 SHORT = "model:\n  epochs: 25\n  patience: 8\n  checkpoint_every: 5\n  batch_size: 32\n"
-WEAK = "model:\n  epochs: 1\n  learning_rate: 1.0e-6\n  batch_size: 32\n"
+WEAK = "model:\n  epochs: 1\n  learning_rate: 1.0e-6\n  batch_size: 32\n  warm_start: false\n"
 
 
 def _cfg(tmp_path: Path, text: str, name: str) -> str:

@@ -23,6 +23,7 @@ class ModelConfig(Section):
     test_fraction: float = Field(0.15, gt=0, lt=0.5, description="share of rows held out for the registry metrics and promotion")
     loss: Literal["huber", "mse"] = Field("huber", description="training loss on the standardized sqrt dose (huber: robust to outlying doses)")
     huber_delta: float = Field(0.5, gt=0, description="Huber loss threshold (standardized sqrt-dose units)")
+    warm_start: bool = Field(True, description="dose-mlp: start the linear path at the least-squares fit of the training rows")
     hidden: list[int] = Field([32, 16], description="dose-mlp hidden layer widths")
     dropout: float = Field(0.1, ge=0, lt=1, description="dropout in the hidden layers")
     n_pcs: int = Field(4, ge=0, description="ancestry PCs from QC used as features")

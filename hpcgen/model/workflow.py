@@ -109,7 +109,7 @@ def fit(model_name: str, fs: FeatureSet, train_idx: np.ndarray, cfg: ModelConfig
                 x_val=scaler.x(fs.x[val]), y_val=scaler.y(fs.y[val]))
     hp = hparams_for(model_name, cfg)
     extra = {"y_scale": [scaler.y_mean, scaler.y_std]}
-    if model_name == "dose-mlp":
+    if model_name == "dose-mlp" and cfg.warm_start:
         xs = np.column_stack([scaler.x(fs.x[tr]), np.ones(len(tr))])
         coef, *_ = np.linalg.lstsq(xs, scaler.y(fs.y[tr]), rcond=None)
         extra["linear_init"] = [float(c) for c in coef]
