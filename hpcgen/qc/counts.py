@@ -162,3 +162,76 @@ def compute_counts(gt, vclass: np.ndarray, auto: np.ndarray, **compute_kwargs: A
 
     (out,) = dask.compute(count_graph(gt, vclass, auto), **compute_kwargs)
     return out
+
+
+def _row_tasks(store, block_variants: int) -> list[tuple[int, int, int, int]]:
+    """(shard index, first row, end row, global first row) of every block, blocks aligned to store chunks."""
+    cv = store.chunk_variants
+    # whole store chunks per block when a block holds at least one (a chunk is decoded once), else a divisor
+    bv = max(cv, (block_variants // cv) * cv) if block_variants >= cv else max(1, cv // -(-cv // block_variants))
+    tasks, k = [], 0
+    for i, shard in enumerate(store.shards):
+        for a in range(0, shard.n_variants, bv):
+            b = min(shard.n_variants, a + bv)
+            tasks.append((i, a, b, k + a))
+        k += shard.n_variants
+    return tasks
+
+
+def compute_counts_store(store, vclass: np.ndarray, auto: np.ndarray, threads: int, block_variants: int) -> QcCounts:
+    """The same totals as :func:`compute_counts`, read straight from the store by a pool of threads.
+
+    Used by the local profile: no Dask graph; each task reads whole variant rows (all samples) of one shard
+    with :meth:`GenotypeStore.read_genotype_rows` (LZ4 chunks decoded without the GIL), counts them with the
+    fused kernel and finishes the frequency-dependent sums on the same rows while they are in memory. Tasks
+    run on ``threads`` threads (decode and kernels release the GIL); at most about ``2 x threads`` rows are in
+    memory at once.
+
+    Parameters
+    ----------
+    store : hpcgen.store.GenotypeStore
+    vclass, auto : ndarray, uint8, shape (n_variants,)
+    threads : int
+        Worker threads.
+    block_variants : int
+        Variants per task at most (rounded to the store's chunks).
+    """
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    from hpcgen.kernels.qc_counts import N_SAMPLE_COLS, N_VARIANT_COLS, block_counts
+
+    n_smp = store.n_samples
+    variant = np.zeros((store.n_variants, N_VARIANT_COLS), dtype=np.int64)
+    sample = np.zeros((n_smp, N_SAMPLE_COLS), dtype=np.int64)
+    het = np.zeros((n_smp, 3), dtype=np.float64)
+    singletons = np.zeros(n_smp, dtype=np.int64)
+
+    def work(task: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        i, a, b, k = task
+        g = store.read_genotype_rows(i, a, b)
+        vcl, au = vclass[k:k + b - a], auto[k:k + b - a]
+        vc, sc = block_counts(g, vcl, au)
+        variant[k:k + b - a] = vc
+        return _finish_block(g, sc, _row_weights(vc, au))
+
+    workers = max(1, threads)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hpcgen-qc") as pool:
+        # results are added in task order (float sums identical from run to run); at most 2 x threads
+        # tasks are queued or unconsumed, which bounds memory
+        pending: deque = deque()
+        for task in _row_tasks(store, block_variants):
+            if len(pending) >= 2 * workers:
+                _add(pending.popleft().result(), sample, het, singletons)
+            pending.append(pool.submit(work, task))
+        while pending:
+            _add(pending.popleft().result(), sample, het, singletons)
+    return QcCounts(variant=variant, sample=sample, het=het, singletons=singletons)
+
+
+def _add(result: tuple[np.ndarray, np.ndarray, np.ndarray], sample: np.ndarray, het: np.ndarray,
+         singletons: np.ndarray) -> None:
+    sc, h, single = result
+    sample += sc
+    het += h
+    singletons += single

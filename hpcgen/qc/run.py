@@ -72,6 +72,13 @@ def _config_hash(cfg: HpcgenConfig) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _row_variants(store, cfg: HpcgenConfig) -> int:
+    """Variants per block: ``qc.block_variants``, bounded so one row (all samples) fits ``qc.row_memory_mb``."""
+    q = cfg.qc
+    row_cap = max(256, (q.row_memory_mb << 20) // max(1, store.n_samples * store.ploidy))
+    return max(1, min(q.block_variants, row_cap))
+
+
 def genotype_blocks(store, cfg: HpcgenConfig):
     """The store's genotypes as dask in blocks of the configured size.
 
@@ -96,7 +103,7 @@ def run_qc(store_path: str | os.PathLike, out_dir: str | os.PathLike, *, config:
     """
     from hpcgen.qc.annotate import autosomal, variant_classes
     from hpcgen.qc.compute import dask_context
-    from hpcgen.qc.counts import compute_counts
+    from hpcgen.qc.counts import compute_counts, compute_counts_store
     from hpcgen.qc.tables import sample_table, variant_table
     from hpcgen.store import GenotypeStore
 
@@ -111,11 +118,18 @@ def run_qc(store_path: str | os.PathLike, out_dir: str | os.PathLike, *, config:
     variants = store.variants()
     vclass = variant_classes(variants["ref"], variants["alt"])
     auto = autosomal(variants["chrom"])
-    gt = genotype_blocks(store, cfg)
     timings: dict[str, float] = {}
+    gt = None
     with dask_context(profile, q) as ck:
         t = time.perf_counter()
-        counts = compute_counts(gt, vclass, auto, **ck)
+        if ck.get("scheduler") == "threads":
+            # in-process: a thread pool reads whole rows straight from the store (GIL-free LZ4 decode,
+            # nogil kernels); the Dask graph is for clusters, where its per-task overhead pays off
+            counts = compute_counts_store(store, vclass, auto, threads=ck["num_workers"],
+                                          block_variants=_row_variants(store, cfg))
+        else:
+            gt = genotype_blocks(store, cfg)
+            counts = compute_counts(gt, vclass, auto, **ck)
         timings["counts_s"] = time.perf_counter() - t
         vt = variant_table(variants, counts, vclass, q)
         st = sample_table(store.samples, counts, store.n_variants, q)
@@ -129,6 +143,7 @@ def run_qc(store_path: str | os.PathLike, out_dir: str | os.PathLike, *, config:
             from hpcgen.qc.pca import compute_pca
 
             t = time.perf_counter()
+            gt = genotype_blocks(store, cfg) if gt is None else gt
             res = compute_pca(gt, af, use, q.pca_components, seed=q.pca_seed, n_power_iter=q.pca_power_iter, **ck)
             timings["pca_s"] = time.perf_counter() - t
         if q.pca_components > 0 and res.pcs.shape[1] > 0:  # none from a single sample or variant
@@ -149,6 +164,7 @@ def run_qc(store_path: str | os.PathLike, out_dir: str | os.PathLike, *, config:
                 idx = np.flatnonzero(kin_use)
                 kin_use = np.zeros_like(kin_use)
                 kin_use[idx[np.linspace(0, len(idx) - 1, q.kinship_max_variants).round().astype(np.int64)]] = True
+            gt = genotype_blocks(store, cfg) if gt is None else gt
             kin = compute_kinship(gt, kin_use, store.samples, q.kinship_threshold, **ck)
             timings["kinship_s"] = time.perf_counter() - t
     written: list[Path] = []

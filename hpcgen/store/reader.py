@@ -25,6 +25,117 @@ import hdf5plugin  # noqa: E402,F401  (registers the zstd / lz4 / blosc filters 
 if TYPE_CHECKING:
     import pandas as pd
 
+# ---- GIL-free decode of LZ4 chunks ------------------------------------------------------------------
+# h5py holds the GIL while HDF5 runs its filters, so threads decode one at a time. For the store's default
+# codec (the HDF5 LZ4 filter, id 32004, from hdf5plugin) the reader fetches the compressed chunk as bytes
+# (``read_direct_chunk``, cheap) and decompresses it with liblz4 through ctypes, which releases the GIL:
+# several threads then decode in parallel. The filter's format: a 12-byte header (original size, big-endian
+# uint64; block size, uint32), then per block a big-endian uint32 compressed size and the block (stored raw
+# when that size equals the block's). Anything else (another codec, a missing chunk, a skipped filter) is
+# read through h5py.
+_LZ4_FILTER = "32004"
+_lz4_state: dict[str, Any] = {}
+
+
+def _lz4_decompress():
+    """``LZ4_decompress_safe`` from the system liblz4 (ctypes: the call releases the GIL), or None."""
+    if "fn" not in _lz4_state:
+        import ctypes
+        import ctypes.util
+
+        fn = None
+        for name in (ctypes.util.find_library("lz4"), "liblz4.so.1"):
+            try:
+                fn = ctypes.CDLL(name).LZ4_decompress_safe if name else None
+            except (OSError, AttributeError):
+                fn = None
+            if fn is not None:
+                fn.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
+                fn.restype = ctypes.c_int
+                break
+        _lz4_state["fn"] = fn
+    return _lz4_state["fn"]
+
+
+def decode_lz4_chunk(raw: bytes, out: np.ndarray) -> bool:
+    """Decode one chunk written by the HDF5 LZ4 filter into ``out`` (C-contiguous, its exact size).
+
+    Returns False (``out`` unspecified) when liblz4 is unavailable or the header does not match ``out``;
+    raises :class:`InputError` on a corrupt chunk.
+    """
+    import struct
+
+    fn = _lz4_decompress()
+    if fn is None or len(raw) < 12 or not out.flags.c_contiguous:
+        return False
+    total, block = struct.unpack_from(">QI", raw, 0)
+    if total != out.nbytes or block == 0:
+        return False
+    src = np.frombuffer(raw, dtype=np.uint8)
+    dst = out.reshape(-1).view(np.uint8)
+    pos, done = 12, 0
+    while done < total:
+        n = min(block, total - done)
+        if pos + 4 > len(raw):
+            raise InputError("corrupt LZ4 chunk (truncated)", None)
+        (csize,) = struct.unpack_from(">I", raw, pos)
+        pos += 4
+        if pos + csize > len(raw):
+            raise InputError("corrupt LZ4 chunk (truncated)", None)
+        if csize == n:
+            dst[done:done + n] = src[pos:pos + n]
+        elif fn(src.ctypes.data + pos, dst.ctypes.data + done, csize, n) != n:
+            raise InputError("corrupt LZ4 chunk", None)
+        pos += csize
+        done += n
+    return True
+
+
+def read_rows_fast(ds, a: int, b: int, out: np.ndarray) -> None:
+    """``out[:] = ds[a:b]`` for a chunked 3-D int8 dataset, decoding LZ4 chunks without the GIL.
+
+    ``out`` : int8, shape (b - a,) + ds.shape[1:]. Falls back to h5py per chunk (or for the whole slab when
+    the dataset is not LZ4-compressed alone).
+    """
+    chunks = ds.chunks
+    if chunks is None or ds.ndim != 3 or list(ds._filters) != [_LZ4_FILTER] or _lz4_decompress() is None:
+        ds.read_direct(out, np.s_[a:b], np.s_[0:b - a])
+        return
+    cv, cs, cp = chunks
+    n_smp, ploidy = ds.shape[1], ds.shape[2]
+    scratch = np.empty(chunks, dtype=np.int8)
+    for c0 in range((a // cv) * cv, b, cv):
+        r0, r1 = max(a, c0), min(b, c0 + cv, ds.shape[0])
+        for s0 in range(0, n_smp, cs):
+            s1 = min(n_smp, s0 + cs)
+            for p0 in range(0, ploidy, cp):
+                p1 = min(ploidy, p0 + cp)
+                ok = False
+                try:
+                    mask, raw = ds.id.read_direct_chunk((c0, s0, p0))
+                    ok = mask == 0 and decode_lz4_chunk(raw, scratch)
+                except (KeyError, RuntimeError, ValueError, OSError):
+                    ok = False
+                dest = out[r0 - a:r1 - a, s0:s1, p0:p1]
+                if ok:
+                    np.copyto(dest, scratch[r0 - c0:r1 - c0, : s1 - s0, : p1 - p0])
+                else:
+                    dest[...] = ds[r0:r1, s0:s1, p0:p1]
+
+def _str_column(ds, a: int, b: int) -> np.ndarray:
+    """A variable-length UTF-8 column as an object array of str (one read; bulk decode, fast for ASCII)."""
+    raw = ds[a:b]  # object array of bytes
+    if raw.size == 0:
+        return raw.astype(object)
+    if b"\x00" in b"".join(raw):  # numpy's fixed-width bytes would drop trailing NULs
+        return np.array([x.decode("utf-8") for x in raw], dtype=object)
+    try:
+        # most columns are ASCII: one numpy conversion instead of a Python decode per value
+        return raw.astype(np.bytes_).astype(np.str_).astype(object)
+    except (UnicodeDecodeError, UnicodeEncodeError):
+        return np.array([x.decode("utf-8") for x in raw], dtype=object)
+
+
 class _ShardArray:
     """A picklable, lazily opened view of one shard dataset, padded to the store's ploidy (for Dask)."""
 
@@ -118,20 +229,18 @@ class GenotypeStore:
         """Variant table: chrom, pos (1-based), id, ref, alt, qual, filter, shard, index_in_shard."""
         import pandas as pd  # here, not at module level: ingest workers never need it
 
-        frames = []
+        parts: dict[str, list[np.ndarray]] = {name: [] for name in (*S.VARIANT_FIELDS, "shard", "index_in_shard")}
         for i, a, b in self._rows(region):
             with h5py.File(self.path / self.shards[i].file, "r") as h5:
-                cols = {}
                 for name, (ds, dt) in S.VARIANT_FIELDS.items():
-                    values = h5[ds][a:b]
-                    cols[name] = h5[ds].asstr()[a:b] if dt is str else values
-            cols["shard"] = np.full(b - a, i, dtype=np.int32)
-            cols["index_in_shard"] = np.arange(a, b, dtype=np.int64)
-            frames.append(pd.DataFrame(cols))
-        if not frames:
+                    parts[name].append(_str_column(h5[ds], a, b) if dt is str else h5[ds][a:b])
+            parts["shard"].append(np.full(b - a, i, dtype=np.int32))
+            parts["index_in_shard"].append(np.arange(a, b, dtype=np.int64))
+        if not parts["shard"]:
             cols = {n: pd.Series(dtype=object if dt is str else dt) for n, (_, dt) in S.VARIANT_FIELDS.items()}
             return pd.DataFrame({**cols, "shard": pd.Series(dtype=np.int32), "index_in_shard": pd.Series(dtype=np.int64)})
-        return pd.concat(frames, ignore_index=True)
+        # one frame from whole columns (not one per shard then concat: pandas overhead per shard)
+        return pd.DataFrame({name: np.concatenate(arrs) for name, arrs in parts.items()})
 
     # ---- numpy -------------------------------------------------------------------------------------
     def _read(self, dataset: str, region, trailing: tuple[int, ...], dtype, fill) -> np.ndarray:
@@ -151,6 +260,24 @@ class GenotypeStore:
                 else:
                     ds.read_direct(out, np.s_[a:b], np.s_[k : k + b - a])
             k += b - a
+        return out
+
+    def read_genotype_rows(self, shard: int, a: int, b: int) -> np.ndarray:
+        """Rows ``a:b`` of one shard's genotypes, int8 (b - a, n_samples, ploidy), padded to the store's ploidy.
+
+        Thread-friendly: LZ4 chunks are decoded with the GIL released (see :func:`read_rows_fast`), so
+        several threads reading different rows decode in parallel.
+        """
+        out = np.full((b - a, self.n_samples, self.ploidy), S.ABSENT, dtype=np.int8)
+        if b <= a:
+            return out
+        with h5py.File(self.path / self.shards[shard].file, "r") as h5:
+            ds = h5[S.GENOTYPE]
+            if ds.ndim == 3 and ds.shape[2] == self.ploidy:
+                read_rows_fast(ds, a, b, out)
+            else:  # another layout (e.g. a haploid shard): as the Dask view reads it
+                out[...] = _ShardArray(self.path / self.shards[shard].file, S.GENOTYPE, out.shape, np.int8,
+                                       self.ploidy)[a:b]
         return out
 
     def genotypes(self, region: str | Sequence | None = None) -> np.ndarray:
