@@ -268,14 +268,16 @@ class GenotypeStore:
         Thread-friendly: LZ4 chunks are decoded with the GIL released (see :func:`read_rows_fast`), so
         several threads reading different rows decode in parallel.
         """
-        out = np.full((b - a, self.n_samples, self.ploidy), S.ABSENT, dtype=np.int8)
+        shape = (max(0, b - a), self.n_samples, self.ploidy)
         if b <= a:
-            return out
+            return np.empty(shape, dtype=np.int8)
         with h5py.File(self.path / self.shards[shard].file, "r") as h5:
             ds = h5[S.GENOTYPE]
             if ds.ndim == 3 and ds.shape[2] == self.ploidy:
+                out = np.empty(shape, dtype=np.int8)  # every element is written (no fill pass)
                 read_rows_fast(ds, a, b, out)
             else:  # another layout (e.g. a haploid shard): as the Dask view reads it
+                out = np.empty(shape, dtype=np.int8)
                 out[...] = _ShardArray(self.path / self.shards[shard].file, S.GENOTYPE, out.shape, np.int8,
                                        self.ploidy)[a:b]
         return out
