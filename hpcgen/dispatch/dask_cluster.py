@@ -5,8 +5,10 @@ they come from the same :func:`hpcgen.dispatch.sbatch.slurm_parameters`.
 """
 from __future__ import annotations
 
+import os
 import shlex
 import sys
+import tempfile
 from typing import Any
 
 from hpcgen.dispatch.profiles import Profile, load_profile
@@ -48,8 +50,14 @@ def slurm_cluster_kwargs(profile: Profile | str, resources: Resources | None = N
         "job_extra_directives": extra,
         "job_script_prologue": list(params.get("setup", [])),
         "python": sys.executable,
-        "log_directory": None,
+        # worker logs go beside the run, never as slurm-<id>.out in whatever folder the driver started in
+        "log_directory": os.path.join(tempfile.gettempdir(), f"hpcgen-dask-{os.getuid()}"),
+        # no web dashboards: nothing listens beyond what the computation needs
+        "scheduler_options": {"dashboard": False},
+        "worker_extra_args": ["--no-dashboard"],
     }
+    if profile.dask_interface:
+        kwargs["interface"] = profile.dask_interface
     if not profile.mem_directive:
         kwargs["job_directives_skip"] = ["--mem"]
     return kwargs

@@ -90,6 +90,8 @@ class Profile(_Strict):
     energy: Energy
     poll_max_s: float = Field(30.0, gt=0, description="longest pause between two sacct calls while waiting")
     signal_delay_s: int = Field(90, ge=5, description="seconds before the time limit at which a job may checkpoint")
+    dask_interface: str | None = Field(None, description="network interface Dask scheduler and workers bind to "
+                                       "(e.g. ib0 on a cluster; lo on the single-node dev cluster)")
     stages: dict[str, dict[str, Any]] = Field(default_factory=dict,
                                               description="per-stage resources overriding DEFAULT_STAGE_RESOURCES")
 
