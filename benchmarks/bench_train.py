@@ -56,18 +56,10 @@ def peak_rss_mb() -> float:
     return max(own, kids) / 1024
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--model", default="genotype-net", choices=sorted(SIZES))
-    ap.add_argument("--rows", type=int, default=2048)
-    ap.add_argument("--batch", type=int, default=32)
-    ap.add_argument("--epochs", type=int, default=3)
-    ap.add_argument("--zero-stage", type=int, default=1)
-    args = ap.parse_args(argv)
-
+def measure(which: str, args) -> float:
+    """One measurement (run in its own process so no run inherits another's threads or allocator state)."""
     from hpcgen.model.data import save_arrays
     from hpcgen.model.distributed import launch
-    from hpcgen.model.networks import build_model, count_parameters
     from hpcgen.model.train import TrainSpec
 
     hparams, width = SIZES[args.model]
@@ -75,29 +67,58 @@ def main(argv=None) -> int:
     x = (rng.integers(0, 3, size=(args.rows, width)) if args.model != "dose-mlp" else rng.normal(size=(args.rows, width)))
     x = x.astype(np.float32)
     y = rng.normal(size=args.rows).astype(np.float32)
+    if which == "peer":
+        return plain_torch(args.model, hparams, x, y, args.batch, args.epochs)
+    ranks = int(which[-1])
+    with tempfile.TemporaryDirectory(prefix="hpcgen-bench-") as tmp:
+        arrays = str(save_arrays(Path(tmp) / "a.npz", x_train=x, y_train=y, x_val=x[:64], y_val=y[:64]))
+        spec = TrainSpec(args.model, hparams, arrays, str(Path(tmp) / "w"), epochs=args.epochs, batch_size=args.batch,
+                         patience=10**6, checkpoint_every=10**6, zero_stage=args.zero_stage, device="cpu")
+        return launch(spec, ranks=ranks, profile="local", run_dir=Path(tmp) / "run", timeout_min=30)["samples_per_s"]
+
+
+def main(argv=None) -> int:
+    import json
+    import subprocess
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--model", default="genotype-net", choices=sorted(SIZES))
+    ap.add_argument("--rows", type=int, default=2048)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--zero-stage", type=int, default=1)
+    ap.add_argument("--repeats", type=int, default=2, help="measurements of each run (the best is kept)")
+    ap.add_argument("--only", choices=["peer", "ds1", "ds2"], help=argparse.SUPPRESS)  # child mode
+    args = ap.parse_args(argv)
+    if args.only:
+        print("RESULT " + json.dumps({"rate": measure(args.only, args), "rss_mb": peak_rss_mb()}))
+        return 0
+
+    from hpcgen.model.networks import build_model, count_parameters
+
+    hparams, width = SIZES[args.model]
     n_params = count_parameters(build_model(args.model, width, **hparams))
     print(f"{args.model}: {n_params:,} parameters, {args.rows} rows x {width} inputs, micro-batch {args.batch}, "
           f"{args.epochs} epochs; load average {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs)")
-    rates = {}
-    with tempfile.TemporaryDirectory(prefix="hpcgen-bench-") as tmp:
-        arrays = str(save_arrays(Path(tmp) / "a.npz", x_train=x, y_train=y, x_val=x[:64], y_val=y[:64]))
-        rates["plain torch, 1 process (peer)"] = plain_torch(args.model, hparams, x, y, args.batch, args.epochs)
-        for ranks in (1, 2):
-            spec = TrainSpec(args.model, hparams, arrays, str(Path(tmp) / f"w{ranks}"), epochs=args.epochs,
-                             batch_size=args.batch, patience=10**6, checkpoint_every=10**6, zero_stage=args.zero_stage)
-            t = time.perf_counter()
-            res = launch(spec, ranks=ranks, profile="local", run_dir=Path(tmp) / f"run{ranks}", timeout_min=30)
-            rates[f"DeepSpeed ZeRO-{args.zero_stage}, {ranks} rank{'s' if ranks > 1 else ''}"] = res["samples_per_s"]
-            print(f"  {ranks} rank(s): {time.perf_counter() - t:.1f} s wall including start-up")
-        # the peer again: on a shared machine the load changes between runs; report both measurements
-        rates["plain torch, 1 process (peer, again)"] = plain_torch(args.model, hparams, x, y, args.batch, args.epochs)
-    print(f"\n{'run':<34}{'samples/s':>12}")
-    for name, r in rates.items():
-        print(f"{name:<34}{r:>12.1f}")
-    one, two = list(rates.values())[1:3]
-    peer = max(rates["plain torch, 1 process (peer)"], rates["plain torch, 1 process (peer, again)"])
-    print(f"\nDeepSpeed 1 rank / plain torch (better of its two runs): {one / peer:.2f}x; 2 ranks / 1 rank: {two / one:.2f}x; "
-          f"scaling efficiency {100 * two / (2 * one):.0f}%; peak RSS {peak_rss_mb():.0f} MB")
+    names = {"peer": "plain torch, 1 process (peer)", "ds1": f"DeepSpeed ZeRO-{args.zero_stage}, 1 rank",
+             "ds2": f"DeepSpeed ZeRO-{args.zero_stage}, 2 ranks"}
+    runs: dict[str, list[float]] = {k: [] for k in names}
+    rss = 0.0
+    base = [sys.executable, __file__, "--model", args.model, "--rows", str(args.rows), "--batch", str(args.batch),
+            "--epochs", str(args.epochs), "--zero-stage", str(args.zero_stage)]
+    for _ in range(args.repeats):
+        for key in names:  # interleaved, so load changes hit every run alike
+            out = subprocess.run(base + ["--only", key], capture_output=True, text=True, check=True).stdout
+            res = json.loads(out.split("RESULT ", 1)[1])
+            runs[key].append(res["rate"])
+            rss = max(rss, res["rss_mb"])
+    print(f"\n{'run':<34}{'samples/s (best)':>18}   all")
+    best = {k: max(v) for k, v in runs.items()}
+    for k, v in runs.items():
+        print(f"{names[k]:<34}{best[k]:>18.1f}   " + ", ".join(f"{r:.0f}" for r in v))
+    print(f"\nDeepSpeed 1 rank / plain torch: {best['ds1'] / best['peer']:.2f}x; 2 ranks / 1 rank: "
+          f"{best['ds2'] / best['ds1']:.2f}x; scaling efficiency {100 * best['ds2'] / (2 * best['ds1']):.0f}%; "
+          f"peak RSS {rss:.0f} MB; load average now {os.getloadavg()[0]:.2f}")
     return 0
 
 
