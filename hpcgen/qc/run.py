@@ -130,9 +130,11 @@ def run_qc(store_path: str | os.PathLike, out_dir: str | os.PathLike, *, config:
     with dask_context(profile, q) as ck:
         warm.join()
         t = time.perf_counter()
-        if ck.get("scheduler") == "threads":
+        if ck.get("scheduler") == "threads" and _row_variants(store, cfg) >= min(store.chunk_variants, store.n_variants):
             # in-process: a thread pool reads whole rows straight from the store (GIL-free LZ4 decode,
-            # nogil kernels); the Dask graph is for clusters, where its per-task overhead pays off
+            # nogil kernels); the Dask graph is for clusters, where its per-task overhead pays off, and for
+            # cohorts so wide that a block is capped below one store chunk (each task would decode whole
+            # chunks for a few rows; Dask decodes a chunk once and splits it)
             counts = compute_counts_store(store, vclass, auto, threads=ck["num_workers"],
                                           block_variants=_row_variants(store, cfg))
         else:
