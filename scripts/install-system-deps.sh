@@ -14,6 +14,8 @@ PKGS=(
   libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 fonts-dejavu-core fonts-liberation2
   # DeepSpeed JIT-builds a small op on first use
   g++ ninja-build
+  # the store's fast LZ4 chunk reader (ctypes); without it reads fall back to h5py
+  liblz4-1
 )
 
 missing=()

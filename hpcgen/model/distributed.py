@@ -26,6 +26,10 @@ class TrainJob(submitit.helpers.Checkpointable):
             # each rank keeps every GPU visible and picks LOCAL_RANK's (train.py): NCCL needs to see its peers
             dist_env.export(set_cuda_visible_devices=False, overwrite=True)
             os.environ["MASTER_PORT"] = str(_stable_port(env.job_id))
+            if env.num_nodes == 1:
+                # all ranks on one node: rendezvous and gloo traffic stay on loopback, never on a network interface
+                os.environ["MASTER_ADDR"] = "127.0.0.1"
+                os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")
         return run_training(spec)
 
 
