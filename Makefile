@@ -61,7 +61,7 @@ cluster-down:
 	bash slurm/devcluster/stop.sh
 
 bench: setup
-	$(PY) benchmarks/run_all.py
+	$(PY) benchmarks/run_all.py $(BENCH_ARGS)
 
 schema: venv
 	$(HPCGEN) config schema > config/schema.json

@@ -168,7 +168,7 @@ def test_jobs_jsonl_last_record_wins_and_torn_line_ignored(tmp_path):
 
 
 def test_dask_cluster_kwargs_follow_the_profile():
-    from hpcgen.dispatch.dask_cluster import slurm_cluster_kwargs
+    from hpcgen.dispatch.dask_clusters import slurm_cluster_kwargs
 
     kw = slurm_cluster_kwargs("jean-zay-h100", Resources(gpus_per_node=1, time_min=150), account="abc")
     assert kw["account"] == "abc@h100" and kw["cores"] == 24 and kw["walltime"] == "02:30:00"

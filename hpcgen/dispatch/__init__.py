@@ -21,9 +21,9 @@ from hpcgen.dispatch.stage import StageHandle, run_stage, submit_stage
 def dask_cluster(profile: str | Profile, resources: Resources | None = None, **kwargs):
     """A Dask cluster for the profile: LocalCluster for local, dask-jobqueue SLURMCluster otherwise.
 
-    See :func:`hpcgen.dispatch.dask_cluster.dask_cluster`.
+    See :func:`hpcgen.dispatch.dask_clusters.dask_cluster` (a module of its own name would shadow this function).
     """
-    from hpcgen.dispatch.dask_cluster import dask_cluster as _make
+    from hpcgen.dispatch.dask_clusters import dask_cluster as _make
 
     return _make(profile, resources, **kwargs)
 

@@ -27,10 +27,12 @@ def qc(store: str, out_dir: str, config: str | None, profile: str | None, tsv: b
     if run_dir is None:
         manifest = run_qc(store, out_dir, **kwargs)
     else:
+        from functools import partial
+
         from hpcgen.dispatch import run_stage
 
         # the driver runs here (its Dask workers go where the profile says); accounted like any stage
-        manifest = run_stage(run_qc, store, out_dir, profile="local", name="qc", run_dir=run_dir, **kwargs)
+        manifest = run_stage(partial(run_qc, store, out_dir, **kwargs), profile="local", name="qc", run_dir=run_dir)
     s = manifest["summary"]
     click.echo(f"qc: {s['variants']} variants x {s['samples']} samples, {s['variants passing all filters']} passing; "
                f"report {out_dir}/qc_report.html")
