@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from .accelerate import jit
+from .calls import call_counts
 
 
 @jit
@@ -34,21 +35,11 @@ def king_indicators(g):
         [0] heterozygous, [1] homozygous REF, [2] homozygous ALT, [3] diploid call present. Counts from
         products of float32 indicators are exact up to 2**24 variants per block.
     """
-    n_var, n_smp, ploidy = g.shape
+    n_var, n_smp = g.shape[:2]
     out = np.zeros((4, n_smp, n_var), dtype=np.float32)
     for v in range(n_var):
         for s in range(n_smp):
-            n_present = 0
-            n_alt = 0
-            miss = False
-            for k in range(ploidy):
-                a = g[v, s, k]
-                if a == -1:
-                    miss = True
-                elif a >= 0:
-                    n_present += 1
-                    if a > 0:
-                        n_alt += 1
+            n_present, n_alt, miss = call_counts(g, v, s)
             if miss or n_present < 2:
                 continue
             out[3, s, v] = 1.0

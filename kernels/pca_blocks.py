@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .accelerate import jit
+from .calls import call_counts
 
 
 @jit
@@ -29,7 +30,7 @@ def standardize_block(g, mean, inv_sd):
     -------
     ndarray, float32, shape (n_variants, n_samples)
     """
-    n_var, n_smp, ploidy = g.shape
+    n_var, n_smp = g.shape[:2]
     out = np.zeros((n_var, n_smp), dtype=np.float32)
     for v in range(n_var):
         w = inv_sd[v]
@@ -37,17 +38,7 @@ def standardize_block(g, mean, inv_sd):
             continue
         m = mean[v]
         for s in range(n_smp):
-            n_present = 0
-            n_alt = 0
-            miss = False
-            for k in range(ploidy):
-                a = g[v, s, k]
-                if a == -1:
-                    miss = True
-                elif a >= 0:
-                    n_present += 1
-                    if a > 0:
-                        n_alt += 1
+            n_present, n_alt, miss = call_counts(g, v, s)
             if miss or n_present != 2:
                 continue
             out[v, s] = (n_alt - m) * w

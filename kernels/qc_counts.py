@@ -20,6 +20,7 @@ import sys
 import numpy as np
 
 from .accelerate import jit
+from .calls import call_counts
 
 # per-variant columns of ``variant_counts`` (int64, shape (n_variants, N_VARIANT_COLS))
 V_HOM_REF, V_HET, V_HOM_ALT, V_HAP_REF, V_HAP_ALT, V_MISSING, V_AN, V_AC = range(8)
@@ -332,14 +333,7 @@ def expected_hom_sums(g, weights, rows):
     for i in range(rows.shape[0]):
         v = rows[i]
         for s in range(n_smp):
-            n_present = 0
-            miss = False
-            for k in range(ploidy):
-                a = g[v, s, k]
-                if a == -1:
-                    miss = True
-                elif a >= 0:
-                    n_present += 1
+            n_present, _, miss = call_counts(g, v, s)
             if miss or n_present < 2:
                 for k in range(n_w):
                     out[s, k] += weights[v, k]
