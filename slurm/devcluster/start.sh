@@ -34,8 +34,11 @@ chmod 0700 "$RUN"
 MEM_MB="${HPCGEN_DEVCLUSTER_MEM_MB:-$(awk '/MemAvailable/ {m=int($2/1024/2); if (m>8192) m=8192; print m}' /proc/meminfo)}"
 [ -f "$RUN/dbpass" ] || { head -c 18 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' > "$RUN/dbpass"; chmod 0600 "$RUN/dbpass"; }
 DB_PASS="$(cat "$RUN/dbpass")"
+FIRST_JOB_ID=1
+[ -f "$CONF_DIR/slurm.conf" ] && FIRST_JOB_ID="$(sed -n 's/^FirstJobId=\([0-9]*\)$/\1/p' "$CONF_DIR/slurm.conf")"
+FIRST_JOB_ID="${FIRST_JOB_ID:-1}"
 render() {
-    sed -e "s|@RUN@|$RUN|g" -e "s|@CPUS@|$CPUS|g" -e "s|@GPUS@|$GPUS|g" -e "s|@LAST_GPU@|$((GPUS - 1))|g" \
+    sed -e "s|@RUN@|$RUN|g" -e "s|@FIRST_JOB_ID@|$FIRST_JOB_ID|g" -e "s|@CPUS@|$CPUS|g" -e "s|@GPUS@|$GPUS|g" -e "s|@LAST_GPU@|$((GPUS - 1))|g" \
         -e "s|@MEM_MB@|$MEM_MB|g" -e "s|@CRED_EXPIRE@|$CRED_EXPIRE|g" -e "s|@DB_PORT@|$DB_PORT|g" \
         -e "s|@DB_PASS@|$DB_PASS|g" "$HERE/templates/$1.in" > "$RUN/etc/$1"
 }
@@ -122,6 +125,14 @@ sacctmgr -i -Q add user root account=hpcgen >/dev/null 2>&1 || true
 sacctmgr -i -Q modify user root set qos+=qos_gpu_h100-dev,qos_gpu_h100-t3,qos_gpu_h100-t4,qos_gpu_a100-dev,qos_gpu_a100-t3 >/dev/null 2>&1 || true
 
 # ---- slurmctld and slurmd
+if ! alive "$RUN/pids/slurmctld.pid" && [ ! -f "$RUN/state/job_state" ]; then
+    # a controller without saved state would count job ids from 1 again, and sacct would then mix this
+    # cluster's jobs with older ones of the same id still in MariaDB: start after the highest one recorded
+    max_id="$(mysql --protocol=socket -N -e 'SELECT COALESCE(MAX(id_job), 0) FROM slurm_acct_db.`hpcgen-dev_job_table`' 2>/dev/null || echo 0)"
+    FIRST_JOB_ID=$(( ${max_id:-0} + 1 ))
+    render slurm.conf
+    cmp -s "$RUN/etc/slurm.conf" "$CONF_DIR/slurm.conf" || install -m 0644 "$RUN/etc/slurm.conf" "$CONF_DIR/slurm.conf"
+fi
 if ! alive "$RUN/pids/slurmctld.pid"; then
     slurmctld
     log "slurmctld started"
