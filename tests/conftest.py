@@ -50,6 +50,25 @@ def need_tool(name: str) -> str:
     return path
 
 
+def devcluster_up() -> bool:
+    """True when the dev Slurm cluster answers and its node can take jobs."""
+    if shutil.which("sbatch") is None:
+        return False
+    ping = subprocess.run(["scontrol", "ping"], capture_output=True, text=True)
+    state = subprocess.run(["sinfo", "-h", "-n", "localhost", "-o", "%T"], capture_output=True, text=True)
+    return "UP" in ping.stdout and state.stdout.strip() in {"idle", "mixed", "allocated"}
+
+
+@pytest.fixture(scope="session")
+def cluster() -> str:
+    """The dev Slurm cluster's profile name; started here when we are root and it is down (start.sh is idempotent)."""
+    if not devcluster_up() and os.geteuid() == 0 and shutil.which("slurmctld"):
+        subprocess.run(["bash", str(REPO / "slurm/devcluster/start.sh")], check=False, timeout=180)
+    if not devcluster_up():
+        pytest.skip("dev Slurm cluster not running: sudo bash slurm/devcluster/start.sh (make cluster-up)")
+    return "devcluster"
+
+
 @pytest.fixture(scope="session")
 def shared_pgx() -> Path:
     """../shared/data/pgx/pharmcat (PharmCAT test VCFs and examples)."""

@@ -2,31 +2,11 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 
 import pytest
 
-from conftest import REPO, need_tool, run_hpcgen
+from conftest import need_tool, run_hpcgen
 from ingest_helpers import bcftools_gt, random_vcf_text, store_gt, write_vcf
-
-
-def _cluster_up() -> bool:
-    if shutil.which("sbatch") is None:
-        return False
-    ping = subprocess.run(["scontrol", "ping"], capture_output=True, text=True)
-    state = subprocess.run(["sinfo", "-h", "-n", "localhost", "-o", "%T"], capture_output=True, text=True)
-    return "UP" in ping.stdout and state.stdout.strip() in {"idle", "mixed", "allocated"}
-
-
-@pytest.fixture(scope="module")
-def cluster() -> str:
-    if not _cluster_up() and os.geteuid() == 0 and shutil.which("slurmctld"):
-        subprocess.run(["bash", str(REPO / "slurm/devcluster/start.sh")], check=False, timeout=180)
-    if not _cluster_up():
-        pytest.skip("dev Slurm cluster not running: sudo bash slurm/devcluster/start.sh (make cluster-up)")
-    return "devcluster"
 
 
 def test_shards_run_as_a_slurm_array(tmp_path, key_file, cluster):

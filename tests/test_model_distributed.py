@@ -2,16 +2,14 @@
 from __future__ import annotations
 
 import json
-import shutil
 import signal
-import subprocess
 import time
 from pathlib import Path
 
 import psutil
 import pytest
 
-from conftest import IN_CI, run_hpcgen
+from conftest import IN_CI, devcluster_up, run_hpcgen
 from model_helpers import random_cohort
 
 from hpcgen.model.train import TrainSpec, checkpoint_tags
@@ -77,16 +75,10 @@ def test_requeue_after_signal_resumes_from_last_checkpoint(two_ranks):
         assert a["val_loss"] == pytest.approx(b["val_loss"], rel=1e-5)
 
 
-def _slurm_up() -> bool:
-    if shutil.which("sinfo") is None:
-        return False
-    return subprocess.run(["sinfo", "-h"], capture_output=True, timeout=20).returncode == 0
-
-
 @pytest.mark.slurm
 def test_two_ranks_on_the_dev_slurm_cluster(two_ranks):
     """The same training dispatched through hpcgen.dispatch to the dev Slurm cluster (2 tasks, 1 node)."""
-    if not _slurm_up():
+    if not devcluster_up():
         pytest.skip("dev Slurm cluster not running (make cluster-up)")
     from hpcgen.model.distributed import launch
 
@@ -109,7 +101,7 @@ def test_slurm_requeue_resumes_from_checkpoint(two_ranks):
     The signal travels scancel -> slurmctld -> slurmd -> tasks, so the job trains long enough (many epochs)
     that it is still running when the signal lands. Equality with the uninterrupted run is checked by
     test_requeue_after_signal_resumes_from_last_checkpoint (same code path, local executor)."""
-    if not _slurm_up():
+    if not devcluster_up():
         pytest.skip("dev Slurm cluster not running (make cluster-up)")
     from hpcgen.dispatch import Resources, submit_stage
     from hpcgen.model.distributed import TrainJob

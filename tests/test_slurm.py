@@ -5,7 +5,6 @@ Run folders are full of shell metacharacters on purpose: every path reaches sbat
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -19,26 +18,6 @@ from hpcgen.errors import InputError
 from hpcgen.impact.sacct import parse_duration, parse_size, parse_tres
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def _cluster_up() -> bool:
-    if shutil.which("sbatch") is None:
-        return False
-    ping = subprocess.run(["scontrol", "ping"], capture_output=True, text=True)
-    idle = subprocess.run(["sinfo", "-h", "-n", "localhost", "-o", "%T"], capture_output=True, text=True)
-    return "UP" in ping.stdout and idle.stdout.strip() in {"idle", "mixed", "allocated"}
-
-
-@pytest.fixture(scope="session")
-def cluster():
-    """The dev cluster, started here when we are root and it is down (start.sh is idempotent)."""
-    import os
-
-    if not _cluster_up() and os.geteuid() == 0 and shutil.which("slurmctld"):
-        subprocess.run(["bash", str(REPO / "slurm/devcluster/start.sh")], check=False, timeout=180)
-    if not _cluster_up():
-        pytest.skip("dev Slurm cluster not running: sudo bash slurm/devcluster/start.sh (make cluster-up)")
-    return "devcluster"
 
 
 @pytest.fixture

@@ -125,9 +125,11 @@ sacctmgr -i -Q add user root account=hpcgen >/dev/null 2>&1 || true
 sacctmgr -i -Q modify user root set qos+=qos_gpu_h100-dev,qos_gpu_h100-t3,qos_gpu_h100-t4,qos_gpu_a100-dev,qos_gpu_a100-t3 >/dev/null 2>&1 || true
 
 # ---- slurmctld and slurmd
-if ! alive "$RUN/pids/slurmctld.pid" && [ ! -f "$RUN/state/job_state" ]; then
-    # a controller without saved state would count job ids from 1 again, and sacct would then mix this
-    # cluster's jobs with older ones of the same id still in MariaDB: start after the highest one recorded
+if ! alive "$RUN/pids/slurmctld.pid"; then
+    # MariaDB outlives run/ (fresh clones, CI, other checkouts): a controller counting job ids from its own
+    # saved state could reuse ids already recorded, and sacct would then mix old jobs with new ones. A dev
+    # controller starts with no jobs (none survive a restart here) and numbers them after the highest recorded.
+    rm -f "$RUN/state/job_state" "$RUN/state/job_state.old"
     max_id="$(mysql --protocol=socket -N -e 'SELECT COALESCE(MAX(id_job), 0) FROM slurm_acct_db.`hpcgen-dev_job_table`' 2>/dev/null || echo 0)"
     FIRST_JOB_ID=$(( ${max_id:-0} + 1 ))
     render slurm.conf
