@@ -1,22 +1,16 @@
 """GRCh38 facts the demo needs: primary contig lengths and the regions with no sequence to avoid.
 
-Lengths are those of the GRCh38 primary assembly (GCA_000001405.15, as in every GRCh38 ``##contig`` header);
+Lengths come from :mod:`hpcgen.genome` (GRCh38 primary assembly, as in every GRCh38 ``##contig`` header);
 the excluded regions are approximate (p-arm gaps of acrocentric chromosomes, centromeres and large
 heterochromatin blocks, rounded outwards from the UCSC hg38 ``centromeres``/``gap`` tracks) and only serve to keep
 simulated variants where real ones occur.
 """
 from __future__ import annotations
 
+from hpcgen.genome import CHRM_LENGTH, LENGTHS
+
 #: GRCh38 primary contigs, in the order of a GRCh38 reference (and so of a sorted VCF)
-CONTIG_LENGTHS: dict[str, int] = {
-    "chr1": 248_956_422, "chr2": 242_193_529, "chr3": 198_295_559, "chr4": 190_214_555,
-    "chr5": 181_538_259, "chr6": 170_805_979, "chr7": 159_345_973, "chr8": 145_138_636,
-    "chr9": 138_394_717, "chr10": 133_797_422, "chr11": 135_086_622, "chr12": 133_275_309,
-    "chr13": 114_364_328, "chr14": 107_043_718, "chr15": 101_991_189, "chr16": 90_338_345,
-    "chr17": 83_257_441, "chr18": 80_373_285, "chr19": 58_617_616, "chr20": 64_444_167,
-    "chr21": 46_709_983, "chr22": 50_818_468, "chrX": 156_040_895, "chrY": 57_227_415,
-    "chrM": 16_569,
-}
+CONTIG_LENGTHS: dict[str, int] = {**LENGTHS["GRCh38"], "chrM": CHRM_LENGTH}
 
 AUTOSOMES: tuple[str, ...] = tuple(f"chr{i}" for i in range(1, 23))
 
