@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hpcgen.kernels import hwe, king, pca_blocks, qc_counts
+from hpcgen.kernels import hardcalls, hwe, king, pca_blocks, qc_counts
 from tests.conftest import REPO
 
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -76,6 +76,53 @@ def test_block_counts_twin(data):
     # the generic kernel (any ploidy) on arbitrary rows
     alleles = rng.integers(0, 2, len(rows)).astype(np.int8)
     np.testing.assert_array_equal(qc_counts.carrier_counts(g3, rows, alleles), qc_counts.carrier_counts_reference(g, rows, alleles))
+
+
+@st.composite
+def wide_blocks(draw):
+    """Blocks spanning several 64-sample words and more than 255 rows of one category (counter folds)."""
+    seed = draw(st.integers(0, 2**31))
+    n_var = draw(st.integers(1, 400))
+    n_smp = draw(st.integers(1, 150))
+    p_haploid = draw(st.sampled_from([0.0, 0.0, 0.002, 0.2]))
+    g = random_block(np.random.default_rng(seed), n_var, n_smp, draw(st.floats(0, 0.3)), p_haploid)
+    rows = np.random.default_rng(seed + 1).random(n_var) < 0.05
+    g[rows] = np.where(g[rows] == -2, -2, 3).astype(np.int8)  # allele codes above 1: not exact either
+    return g, seed, draw(st.integers(1, 8))
+
+
+@given(wide_blocks())
+@SETTINGS
+def test_hardcall_twin(data):
+    """Bit-plane counts equal the int8 reference on every exact row; other rows are left at 0."""
+    g, seed, n_categories = data
+    rng = np.random.default_rng(seed)
+    bits, exact = hardcalls.pack_hardcalls(g)
+    ref_bits, ref_exact = hardcalls.pack_hardcalls_reference(g)
+    np.testing.assert_array_equal(bits, ref_bits)
+    np.testing.assert_array_equal(exact, ref_exact)
+    cat = rng.integers(0, n_categories, g.shape[0])
+    vclass, auto = (cat // 2 % 4).astype(np.uint8), (cat % 2).astype(np.uint8)
+    vc, sc, het, single = hardcalls.hardcall_counts(bits, exact, g.shape[1], vclass, auto)
+    keep = exact == 1
+    sub = np.ascontiguousarray(g[keep])
+    rvc, rsc = qc_counts.block_counts_reference(sub, vclass[keep], auto[keep])
+    np.testing.assert_array_equal(vc[keep], rvc)
+    assert not vc[~keep].any()
+    np.testing.assert_array_equal(sc, rsc)
+    from hpcgen.qc.counts import HET_E, HET_O, HET_OBS, _row_weights
+
+    w, rows, totals, (singles, which) = _row_weights(rvc, auto[keep])
+    missed = qc_counts.expected_hom_sums_reference(sub, w, rows)
+    np.testing.assert_allclose(het[:, HET_OBS], totals[1] - missed[:, 1])
+    np.testing.assert_allclose(het[:, HET_O], rsc[:, qc_counts.S_AUTO_HOM] - (totals[2] - missed[:, 2]))
+    np.testing.assert_allclose(het[:, HET_E], totals[0] - missed[:, 0], rtol=1e-12, atol=1e-9)
+    np.testing.assert_array_equal(single, qc_counts.carrier_counts_reference(sub, singles, which))
+
+
+def test_hardcall_popcount_edges():
+    for x in (0, 1, 2**63, 2**64 - 1, 0x5555555555555555):
+        assert hardcalls.popcount64(np.uint64(x)) == bin(x).count("1")
 
 
 @given(st.integers(0, 300), st.integers(0, 300), st.integers(0, 300), st.booleans())

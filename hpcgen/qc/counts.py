@@ -169,6 +169,7 @@ def warm_up_kernels() -> None:
 
     ``hpcgen qc`` runs this in a thread while it reads the variant table, so the two overlap.
     """
+    from hpcgen.kernels.hardcalls import hardcall_counts
     from hpcgen.kernels.qc_counts import block_counts, carrier_counts, expected_hom_sums
 
     g = np.zeros((2, 3, 2), dtype=np.int8)
@@ -177,6 +178,7 @@ def warm_up_kernels() -> None:
     block_counts(g, flags, flags)
     expected_hom_sums(g, np.zeros((2, 3), dtype=np.float64), rows)
     carrier_counts(g, rows, np.zeros(2, dtype=np.int8))
+    hardcall_counts(np.zeros((2, 2, 1), dtype=np.uint64), flags, 3, flags, flags)
 
 
 def _row_tasks(store, block_variants: int) -> list[tuple[int, int, int, int]]:
@@ -193,14 +195,18 @@ def _row_tasks(store, block_variants: int) -> list[tuple[int, int, int, int]]:
     return tasks
 
 
-def compute_counts_store(store, vclass: np.ndarray, auto: np.ndarray, threads: int, block_variants: int) -> QcCounts:
+def compute_counts_store(store, vclass: np.ndarray, auto: np.ndarray, threads: int, block_variants: int,
+                         hardcalls: bool = True) -> QcCounts:
     """The same totals as :func:`compute_counts`, read straight from the store by a pool of threads.
 
     Used by the local profile: no Dask graph; each task reads whole variant rows (all samples) of one shard
-    with :meth:`GenotypeStore.read_genotype_rows` (LZ4 chunks decoded without the GIL), counts them with the
-    fused kernel and finishes the frequency-dependent sums on the same rows while they are in memory. Tasks
-    run on ``threads`` threads (decode and kernels release the GIL); at most about ``2 x threads`` rows are in
-    memory at once.
+    and counts them in one fused pass. Where the shard has hard-call bit-planes (``calls/hardcall``, 2 bits
+    per call) the pass is :func:`hpcgen.kernels.hardcalls.hardcall_counts`; rows the planes do not hold
+    exactly (haploid calls, e.g. male chrX) and shards without planes are read as int8 calls with
+    :meth:`GenotypeStore.read_genotype_rows`, counted with the fused int8 kernel, and the
+    frequency-dependent sums finished on the same rows while they are in memory. LZ4 chunks are decoded
+    without the GIL. Tasks run on ``threads`` threads; at most about ``2 x threads`` blocks are in memory
+    at once. ``hardcalls=False`` reads the int8 calls only (tests compare the two paths).
 
     Parameters
     ----------
@@ -214,6 +220,7 @@ def compute_counts_store(store, vclass: np.ndarray, auto: np.ndarray, threads: i
     from collections import deque
     from concurrent.futures import ThreadPoolExecutor
 
+    from hpcgen.kernels.hardcalls import hardcall_counts
     from hpcgen.kernels.qc_counts import N_SAMPLE_COLS, N_VARIANT_COLS, block_counts
 
     n_smp = store.n_samples
@@ -222,13 +229,29 @@ def compute_counts_store(store, vclass: np.ndarray, auto: np.ndarray, threads: i
     het = np.zeros((n_smp, 3), dtype=np.float64)
     singletons = np.zeros(n_smp, dtype=np.int64)
 
+    def from_calls(g: np.ndarray, vcl: np.ndarray, au: np.ndarray) -> tuple[np.ndarray, ...]:
+        vc, sc = block_counts(g, vcl, au)
+        return (vc, *_finish_block(g, sc, _row_weights(vc, au)))
+
     def work(task: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         i, a, b, k = task
-        g = store.read_genotype_rows(i, a, b)
         vcl, au = vclass[k:k + b - a], auto[k:k + b - a]
-        vc, sc = block_counts(g, vcl, au)
+        planes = store.read_hardcall_rows(i, a, b) if hardcalls else None
+        if planes is None:
+            vc, sc, h, single = from_calls(store.read_genotype_rows(i, a, b), vcl, au)
+            variant[k:k + b - a] = vc
+            return sc, h, single
+        bits, exact = planes
+        vc, sc, h, single = hardcall_counts(bits, exact, n_smp, vcl, au)
+        rest = np.flatnonzero(exact == 0)
+        if rest.size:  # rows the planes do not hold exactly: from the int8 calls
+            vc2, sc2, h2, single2 = from_calls(store.read_genotype_rows(i, a, b)[rest], vcl[rest], au[rest])
+            vc[rest] = vc2
+            sc += sc2
+            h += h2
+            single += single2
         variant[k:k + b - a] = vc
-        return _finish_block(g, sc, _row_weights(vc, au))
+        return sc, h, single
 
     workers = max(1, threads)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hpcgen-qc") as pool:

@@ -92,10 +92,10 @@ def decode_lz4_chunk(raw: bytes, out: np.ndarray) -> bool:
 
 
 def read_rows_fast(ds, a: int, b: int, out: np.ndarray) -> None:
-    """``out[:] = ds[a:b]`` for a chunked 3-D int8 dataset, decoding LZ4 chunks without the GIL.
+    """``out[:] = ds[a:b]`` for a chunked 3-D dataset, decoding LZ4 chunks without the GIL.
 
-    ``out`` : int8, shape (b - a,) + ds.shape[1:]. Falls back to h5py per chunk (or for the whole slab when
-    the dataset is not LZ4-compressed alone).
+    ``out`` : ds.dtype, shape (b - a,) + ds.shape[1:]. Falls back to h5py per chunk (or for the whole slab
+    when the dataset is not LZ4-compressed alone).
     """
     chunks = ds.chunks
     if chunks is None or ds.ndim != 3 or list(ds._filters) != [_LZ4_FILTER] or _lz4_decompress() is None:
@@ -103,7 +103,7 @@ def read_rows_fast(ds, a: int, b: int, out: np.ndarray) -> None:
         return
     cv, cs, cp = chunks
     n_smp, ploidy = ds.shape[1], ds.shape[2]
-    scratch = np.empty(chunks, dtype=np.int8)
+    scratch = np.empty(chunks, dtype=ds.dtype)
     for c0 in range((a // cv) * cv, b, cv):
         r0, r1 = max(a, c0), min(b, c0 + cv, ds.shape[0])
         for s0 in range(0, n_smp, cs):
@@ -281,6 +281,26 @@ class GenotypeStore:
                 out[...] = _ShardArray(self.path / self.shards[shard].file, S.GENOTYPE, out.shape, np.int8,
                                        self.ploidy)[a:b]
         return out
+
+    def read_hardcall_rows(self, shard: int, a: int, b: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """Rows ``a:b`` of one shard's hard-call bit-planes, or None when the shard has none.
+
+        Returns
+        -------
+        bits : ndarray, uint64, shape (b - a, 2, ceil(n_samples / 64))
+            See :mod:`hpcgen.kernels.hardcalls` (LZ4 decoded without the GIL, like :meth:`read_genotype_rows`).
+        exact : ndarray, uint8, shape (b - a,)
+            1 where the planes hold the row exactly; read the other rows' calls with :meth:`read_genotype_rows`.
+        """
+        with h5py.File(self.path / self.shards[shard].file, "r") as h5:
+            if S.HARDCALL not in h5 or S.HARDCALL_EXACT not in h5:
+                return None
+            ds = h5[S.HARDCALL]
+            bits = np.empty((max(0, b - a),) + ds.shape[1:], dtype=np.uint64)
+            if b > a:
+                read_rows_fast(ds, a, b, bits)
+            exact = h5[S.HARDCALL_EXACT][a:b]
+        return bits, exact
 
     def genotypes(self, region: str | Sequence | None = None) -> np.ndarray:
         """Genotype calls, int8 (n_variants, n_samples, ploidy): allele index, -1 missing, -2 absent."""

@@ -78,6 +78,7 @@ class ShardWriter:
         self._codec, self._clevel = codec, clevel
         self._cs = max(1, min(int(chunk_samples), self.n_samples))
         self._ds_gt = None  # created at the first flush: a shard smaller than one chunk gets a chunk its size
+        self._ds_hc = self._ds_hc_exact = None  # hard-call planes, for ploidy-2 shards only
         self._alloc()
 
     def _create(self, rows: int) -> None:
@@ -94,6 +95,13 @@ class ShardWriter:
                 dtype=np.int32, chunks=(rows, cs), fillvalue=-1, shuffle=self._codec != "none", **comp)
             for f in self.fields
         }
+        if self.ploidy == 2:
+            nw = (n + 63) // 64
+            hc_rows = max(1, min(rows, S.HARDCALL_CHUNK_BYTES // (16 * nw)))
+            self._ds_hc = self.h5.create_dataset(
+                S.HARDCALL, shape=(0, 2, nw), maxshape=(None, 2, nw), dtype=np.uint64, chunks=(hc_rows, 2, nw), **comp)
+            self._ds_hc_exact = self.h5.create_dataset(
+                S.HARDCALL_EXACT, shape=(0,), maxshape=(None,), dtype=np.uint8, chunks=(rows,), **comp)
         var_comp = S.compression("zstd" if self._codec != "none" else "none")
         self._ds_var = {
             name: self.h5.create_dataset(
@@ -114,6 +122,9 @@ class ShardWriter:
         self.ploidy = ploidy
         if self._ds_gt is not None:  # the fill value (-2) pads the rows already written
             self._ds_gt.resize(ploidy, axis=2)
+        if self._ds_hc is not None:  # planes describe diploid calls only: a shard of higher ploidy has none
+            del self.h5[S.HARDCALL], self.h5[S.HARDCALL_EXACT]
+            self._ds_hc = self._ds_hc_exact = None
 
     def add(
         self,
@@ -213,6 +224,14 @@ class ShardWriter:
         self._ds_gt[a:b] = self._gt[:n]
         self._ds_ph.resize(b, axis=0)
         self._ds_ph[a:b] = self._ph[:n]
+        if self._ds_hc is not None:
+            from hpcgen.kernels.hardcalls import pack_hardcalls
+
+            bits, exact = pack_hardcalls(self._gt[:n])
+            self._ds_hc.resize(b, axis=0)
+            self._ds_hc[a:b] = bits
+            self._ds_hc_exact.resize(b, axis=0)
+            self._ds_hc_exact[a:b] = exact
         for f, ds in self._ds_call.items():
             ds.resize(b, axis=0)
             ds[a:b] = self._call[f][:n]

@@ -1,0 +1,340 @@
+"""Diploid hard calls as two bit-planes per variant, and every QC count from them in one fused pass.
+
+Layout (``bits``: uint64, shape (n_variants, 2, n_words), n_words = ceil(n_samples / 64)): sample ``s`` is
+bit ``s % 64`` of word ``s // 64`` in both planes. The pair (plane 0, plane 1) codes the call::
+
+    (0, 0) hom-ref   (1, 0) het   (0, 1) hom-alt   (1, 1) missing (or not a diploid call)
+
+Padding bits after the last sample are (0, 0). A row is *exact* when every (1, 1) in it is a missing call
+(the row holds no haploid call and no allele code above 1): such rows give every QC count from the
+planes alone. Other rows (male chrX, odd calls) are left to :mod:`kernels.qc_counts` on the int8 calls.
+
+Why by hand: counting genotype classes per sample at ~2 G genotypes/s needs 1 bit per sample and
+word-parallel counters (plink2 does the same on its 2-bit pgen); no library counts bit-planes this way.
+The per-sample counters are *vertical*: a call indicator word (64 samples) is split into four words of
+4-bit lanes that count up to 15 rows, folded into 8-bit lanes that count up to 255, then added to int64
+per-sample totals. Inner loops run over words and are vectorized by LLVM.
+
+This module imports only numpy and :mod:`kernels.accelerate` / :mod:`kernels.qc_counts` (constants).
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import config as numba_config
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
+from llvmlite import ir
+
+from .accelerate import jit
+from .qc_counts import (CLASS_INDEL, CLASS_TS, CLASS_TV, N_SAMPLE_COLS, N_VARIANT_COLS, S_AUTO_CALLED, S_AUTO_HOM,
+                        S_HET, S_HOM_ALT, S_HOM_REF, S_INDEL, S_MISSING, S_TS, S_TV, V_AC, V_AN, V_HET, V_HOM_ALT,
+                        V_HOM_REF, V_MISSING)
+
+WORD_BITS = 64
+_M4 = np.uint64(0x1111111111111111)  # bit 0 of every 4-bit lane
+_M8 = np.uint64(0x0F0F0F0F0F0F0F0F)  # low nibble of every byte
+_NIBBLE_ROWS = 15  # rows a 4-bit lane can count
+_BYTE_FOLDS = 17  # 17 x 15 = 255 rows an 8-bit lane can count
+_N_CAT = 8  # category = 2 * class + autosomal, as in kernels.qc_counts
+# per-sample het columns (plink2 --het): OBS_CT, O(HOM), E(HOM); same order as hpcgen.qc.counts
+HET_OBS, HET_O, HET_E = 0, 1, 2
+
+
+def n_words(n_samples: int) -> int:
+    """uint64 words per bit-plane row for ``n_samples`` samples."""
+    return (int(n_samples) + WORD_BITS - 1) // WORD_BITS
+
+
+@intrinsic
+def _popcount(typingctx, x):
+    # llvm.ctpop: one POPCNT instruction where the CPU has it (numba has no popcount of its own)
+    sig = types.uint64(types.uint64)
+
+    def codegen(context, builder, signature, args):
+        fnty = ir.FunctionType(ir.IntType(64), [ir.IntType(64)])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.ctpop.i64")
+        return builder.call(fn, args)
+
+    return sig, codegen
+
+
+@intrinsic
+def _trailing_zeros(typingctx, x):
+    sig = types.uint64(types.uint64)
+
+    def codegen(context, builder, signature, args):
+        fnty = ir.FunctionType(ir.IntType(64), [ir.IntType(64), ir.IntType(1)])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.cttz.i64")
+        return builder.call(fn, [args[0], ir.Constant(ir.IntType(1), 0)])
+
+    return sig, codegen
+
+
+if numba_config.DISABLE_JIT:  # intrinsics only compile: plain Python equivalents for NUMBA_DISABLE_JIT=1 runs
+    def _popcount(x):  # noqa: F811
+        return np.uint64(int(x).bit_count())
+
+    def _trailing_zeros(x):  # noqa: F811
+        return np.uint64((int(x) & -int(x)).bit_length() - 1)
+
+
+@jit
+def popcount64(x):
+    """Set bits of a uint64 (exposed for tests)."""
+    return _popcount(np.uint64(x))
+
+
+@jit
+def pack_hardcalls(g):
+    """Bit-planes and exactness of int8 diploid calls.
+
+    Parameters
+    ----------
+    g : ndarray, int8, shape (n_variants, n_samples, 2)
+        Allele codes: 0 REF, 1 ALT, -1 missing, -2 absent (a haploid call padded).
+
+    Returns
+    -------
+    bits : ndarray, uint64, shape (n_variants, 2, n_words)
+        See the module docstring.
+    exact : ndarray, uint8, shape (n_variants,)
+        1 when every call of the row is hom-ref, het, hom-alt or missing (any allele -1, or both -2).
+    """
+    n_var, n_smp, _ = g.shape
+    nw = (n_smp + 63) // 64
+    bits = np.zeros((n_var, 2, nw), dtype=np.uint64)
+    exact = np.ones(n_var, dtype=np.uint8)
+    for v in range(n_var):
+        for w in range(nw):
+            p0 = np.uint64(0)
+            p1 = np.uint64(0)
+            s0 = w * 64
+            for b in range(min(64, n_smp - s0)):
+                a0 = g[v, s0 + b, 0]
+                a1 = g[v, s0 + b, 1]
+                one = np.uint64(1) << np.uint64(b)
+                if (a0 == 0 or a0 == 1) and (a1 == 0 or a1 == 1):
+                    if a0 != a1:
+                        p0 |= one
+                    elif a0 == 1:
+                        p1 |= one
+                else:
+                    p0 |= one
+                    p1 |= one
+                    if not (a0 == -1 or a1 == -1 or (a0 == -2 and a1 == -2)):
+                        exact[v] = 0
+            bits[v, 0, w] = p0
+            bits[v, 1, w] = p1
+    return bits, exact
+
+
+@jit
+def _fold_nibbles(nib, byt):
+    # nib (2, 4, nw) 4-bit lanes -> byt (2, 4, 2, nw) 8-bit lanes (low / high nibble of each byte)
+    for t in range(2):
+        for j in range(4):
+            for w in range(nib.shape[2]):
+                x = nib[t, j, w]
+                byt[t, j, 0, w] += x & _M8
+                byt[t, j, 1, w] += (x >> np.uint64(4)) & _M8
+                nib[t, j, w] = 0
+
+
+@jit
+def _flush_bytes(byt, tot):
+    # byt (2, 4, 2, nw) 8-bit lanes -> tot (2, 64 * nw) per-sample int64 totals.
+    # Byte m of byt[t, j, h, w] counts sample 64 w + 8 m + 4 h + j (nibble lane 2 m + h of bit j).
+    for t in range(2):
+        for j in range(4):
+            for h in range(2):
+                for w in range(byt.shape[3]):
+                    x = byt[t, j, h, w]
+                    if x != 0:
+                        base = 64 * w + 4 * h + j
+                        for m in range(8):
+                            tot[t, base + 8 * m] += (x >> np.uint64(8 * m)) & np.uint64(0xFF)
+                    byt[t, j, h, w] = 0
+
+
+@jit(fastmath=True)
+def _accumulate_row(p0, p1, nib):
+    # One exact row: vertical het / hom-alt counts into nib (2, 4, nw); returns the row's (het, hom-alt, missing)
+    n_het = 0
+    n_ha = 0
+    n_miss = 0
+    for w in range(p0.shape[0]):
+        a = p0[w]
+        b = p1[w]
+        het = a & ~b
+        ha = b & ~a
+        n_het += _popcount(het)
+        n_ha += _popcount(ha)
+        n_miss += _popcount(a & b)
+        nib[0, 0, w] += het & _M4
+        nib[0, 1, w] += (het >> np.uint64(1)) & _M4
+        nib[0, 2, w] += (het >> np.uint64(2)) & _M4
+        nib[0, 3, w] += (het >> np.uint64(3)) & _M4
+        nib[1, 0, w] += ha & _M4
+        nib[1, 1, w] += (ha >> np.uint64(1)) & _M4
+        nib[1, 2, w] += (ha >> np.uint64(2)) & _M4
+        nib[1, 3, w] += (ha >> np.uint64(3)) & _M4
+    return n_het, n_ha, n_miss
+
+
+@jit
+def hardcall_counts(bits, exact, n_samples, vclass, autosomal):
+    """Every QC count of a block of exact rows, in one pass over its bit-planes.
+
+    Parameters
+    ----------
+    bits : ndarray, uint64, shape (n_variants, 2, n_words)
+    exact : ndarray, uint8, shape (n_variants,)
+        Rows with 0 are skipped (their ``variant_counts`` row stays 0): count them from the int8 calls.
+    n_samples : int
+    vclass, autosomal : ndarray, uint8, shape (n_variants,)
+        As :func:`kernels.qc_counts.block_counts`.
+
+    Returns
+    -------
+    variant_counts : ndarray, int64, shape (n_variants, 8)
+        As :func:`kernels.qc_counts.block_counts` (haploid columns 0).
+    sample_counts : ndarray, int64, shape (n_samples, 11)
+        As :func:`kernels.qc_counts.block_counts`, partial over the exact rows.
+    het : ndarray, float64, shape (n_samples, 3)
+        plink2 --het partials over the exact rows: OBS_CT, O(HOM), E(HOM) (autosomal variants polymorphic
+        among this row's calls; E(HOM) adds 1 - 2 p (1 - p) per called variant).
+    singletons : ndarray, int64, shape (n_samples,)
+        Rows where the sample is the one heterozygote carrying an allele seen once (bcftools stats).
+    """
+    n_var = bits.shape[0]
+    nw = bits.shape[2]
+    vc = np.zeros((n_var, N_VARIANT_COLS), dtype=np.int64)
+    nib = np.zeros((_N_CAT, 2, 4, nw), dtype=np.uint64)
+    byt = np.zeros((_N_CAT, 2, 4, 2, nw), dtype=np.uint64)
+    tot = np.zeros((_N_CAT, 2, 64 * nw), dtype=np.int64)
+    rows4 = np.zeros(_N_CAT, dtype=np.int64)
+    folds = np.zeros(_N_CAT, dtype=np.int64)
+    n_cat = np.zeros(_N_CAT, dtype=np.int64)
+    miss_cat = np.zeros((_N_CAT, 64 * nw), dtype=np.int64)
+    # plink2 --het sums: E(HOM) and OBS_CT over included rows, and what each sample's missing calls remove
+    e_total = 0.0
+    obs_total = 0.0
+    excl_total = 0.0
+    missed = np.zeros((64 * nw, 3), dtype=np.float64)
+    singletons = np.zeros(64 * nw, dtype=np.int64)
+    for v in range(n_var):
+        if exact[v] == 0:
+            continue
+        k = vclass[v]
+        auto = autosomal[v] != 0
+        cat = 2 * (k if 1 <= k <= 3 else 0) + (1 if auto else 0)
+        p0 = bits[v, 0]
+        p1 = bits[v, 1]
+        n_het, n_ha, n_miss = _accumulate_row(p0, p1, nib[cat])
+        n_hr = n_samples - n_het - n_ha - n_miss
+        vc[v, V_HOM_REF] = n_hr
+        vc[v, V_HET] = n_het
+        vc[v, V_HOM_ALT] = n_ha
+        vc[v, V_MISSING] = n_miss
+        an = 2 * (n_hr + n_het + n_ha)
+        ac = n_het + 2 * n_ha
+        vc[v, V_AN] = an
+        vc[v, V_AC] = ac
+        n_cat[cat] += 1
+        rows4[cat] += 1
+        if rows4[cat] == _NIBBLE_ROWS:
+            _fold_nibbles(nib[cat], byt[cat])
+            rows4[cat] = 0
+            folds[cat] += 1
+            if folds[cat] == _BYTE_FOLDS:
+                _flush_bytes(byt[cat], tot[cat])
+                folds[cat] = 0
+        # plink2 --het weights of this row (as hpcgen.qc.counts._row_weights)
+        w_e = 0.0
+        w_in = 0.0
+        w_ex = 0.0
+        if auto:
+            if an > 0 and 0 < ac < an:
+                p = ac / an
+                w_e = 1.0 - 2.0 * p * (1.0 - p)
+                w_in = 1.0
+            else:
+                w_ex = 1.0
+        e_total += w_e
+        obs_total += w_in
+        excl_total += w_ex
+        if n_miss > 0:
+            for w in range(nw):
+                m = p0[w] & p1[w]
+                while m != 0:
+                    s = 64 * w + _trailing_zeros(m)
+                    miss_cat[cat, s] += 1
+                    if auto:
+                        missed[s, 0] += w_e
+                        missed[s, 1] += w_in
+                        missed[s, 2] += w_ex
+                    m &= m - np.uint64(1)
+        # the heterozygote carrying an allele seen once among the calls (ALT once, or REF once)
+        if n_het == 1 and (n_ha == 0 or n_hr == 0):
+            for w in range(nw):
+                h = p0[w] & ~p1[w]
+                if h != 0:
+                    singletons[64 * w + _trailing_zeros(h)] += 1
+                    break
+    sc = np.zeros((n_samples, N_SAMPLE_COLS), dtype=np.int64)
+    for cat in range(_N_CAT):
+        if n_cat[cat] == 0:
+            continue
+        _fold_nibbles(nib[cat], byt[cat])
+        _flush_bytes(byt[cat], tot[cat])
+        cls = cat >> 1
+        auto = (cat & 1) == 1
+        for s in range(n_samples):
+            het = tot[cat, 0, s]
+            ha = tot[cat, 1, s]
+            miss = miss_cat[cat, s]
+            hr = n_cat[cat] - het - ha - miss
+            sc[s, S_MISSING] += miss
+            sc[s, S_HOM_REF] += hr
+            sc[s, S_HET] += het
+            sc[s, S_HOM_ALT] += ha
+            if cls == CLASS_TS:
+                sc[s, S_TS] += het + ha
+            elif cls == CLASS_TV:
+                sc[s, S_TV] += het + ha
+            elif cls == CLASS_INDEL:
+                sc[s, S_INDEL] += het + ha
+            if auto:
+                sc[s, S_AUTO_CALLED] += hr + het + ha
+                sc[s, S_AUTO_HOM] += hr + ha
+    het_out = np.empty((n_samples, 3), dtype=np.float64)
+    for s in range(n_samples):
+        het_out[s, HET_OBS] = obs_total - missed[s, 1]
+        het_out[s, HET_O] = sc[s, S_AUTO_HOM] - (excl_total - missed[s, 2])
+        het_out[s, HET_E] = e_total - missed[s, 0]
+    return vc, sc, het_out, singletons[:n_samples].copy()
+
+
+# ----------------------------------------------------------------------------------------------
+# plain-Python reference twin
+
+def pack_hardcalls_reference(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Plain numpy twin of :func:`pack_hardcalls`."""
+    g = np.asarray(g)
+    a0, a1 = g[:, :, 0], g[:, :, 1]
+    ok = np.isin(a0, (0, 1)) & np.isin(a1, (0, 1))
+    het = ok & (a0 != a1)
+    hom_alt = ok & (a0 == 1) & (a1 == 1)
+    other = ~ok
+    missing = (a0 == -1) | (a1 == -1) | ((a0 == -2) & (a1 == -2))
+    exact = (~(other & ~missing)).all(axis=1).astype(np.uint8)
+
+    def planes(mask: np.ndarray) -> np.ndarray:
+        nw = n_words(mask.shape[1])
+        padded = np.zeros((mask.shape[0], nw * WORD_BITS), dtype=bool)
+        padded[:, : mask.shape[1]] = mask
+        return np.packbits(padded, axis=1, bitorder="little").view("<u8").astype(np.uint64)
+
+    bits = np.stack([planes(het | other), planes(hom_alt | other)], axis=1)
+    return bits, exact
