@@ -53,8 +53,9 @@ def test_thread_pool_pass_equals_dask_pass(demo_store):
     assert all(p is not None for p in planes)
     exact = np.concatenate([p[1] for p in planes])
     assert exact.sum() > 0.8 * len(exact) and not exact[v["chrom"].to_numpy() == "chrX"].all()
-    for threads, block, hardcalls in [(2, 10_000, True), (1, 300, True), (2, 10_000, False)]:
-        ours = compute_counts_store(store, vclass, auto, threads=threads, block_variants=block, hardcalls=hardcalls)
+    for threads, block, hardcalls, ahead in [(2, 10_000, True, 512), (1, 300, True, 1), (2, 10_000, False, 1)]:
+        ours = compute_counts_store(store, vclass, auto, threads=threads, block_variants=block, hardcalls=hardcalls,
+                                    read_ahead_mb=ahead)
         np.testing.assert_array_equal(ours.variant, dask_counts.variant)
         np.testing.assert_array_equal(ours.sample, dask_counts.sample)
         np.testing.assert_array_equal(ours.singletons, dask_counts.singletons)

@@ -75,6 +75,26 @@ def test_round_trip(tmp_path, two_shards, codec, chunks):
     assert st.verify() == []
 
 
+def test_variant_index_equals_the_shards(tmp_path, two_shards):
+    """variants.parquet (one read) gives exactly what reading every shard gives; verify() covers it."""
+    st = _make_store(tmp_path / "store", two_shards)
+    assert (st.path / S.VARIANT_INDEX).is_file() and st.manifest["variant_index"]["n_variants"] == 20
+    from_index = st.variants()
+    manifest = dict(st.manifest)
+    del manifest["variant_index"]
+    from_shards = GenotypeStore(st.path, manifest).variants()
+    assert st._index is not None and GenotypeStore(st.path, manifest)._index is None
+    import pandas as pd
+
+    pd.testing.assert_frame_equal(from_index, from_shards)
+    for region in ["chr1", "chr2:100-3000", "chr3"]:
+        pd.testing.assert_frame_equal(st.variants(region), GenotypeStore(st.path, manifest).variants(region))
+    (st.path / S.VARIANT_INDEX).write_bytes(b"not parquet")
+    fresh = GenotypeStore.open(st.path)
+    assert fresh.verify() == [S.VARIANT_INDEX]
+    pd.testing.assert_frame_equal(fresh.variants(), from_shards)  # an unreadable index: the shards are read
+
+
 def test_region_queries(tmp_path, two_shards):
     st = _make_store(tmp_path / "store", two_shards)
     v = st.variants()

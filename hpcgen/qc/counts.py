@@ -196,74 +196,106 @@ def _row_tasks(store, block_variants: int) -> list[tuple[int, int, int, int]]:
 
 
 def compute_counts_store(store, vclass: np.ndarray, auto: np.ndarray, threads: int, block_variants: int,
-                         hardcalls: bool = True) -> QcCounts:
-    """The same totals as :func:`compute_counts`, read straight from the store by a pool of threads.
+                         hardcalls: bool = True, read_ahead_mb: int = 512,
+                         kernels_ready: Callable[[], Any] | None = None) -> QcCounts:
+    """The same totals as :func:`compute_counts`, read straight from the store by pools of threads.
 
-    Used by the local profile: no Dask graph; each task reads whole variant rows (all samples) of one shard
-    and counts them in one fused pass. Where the shard has hard-call bit-planes (``calls/hardcall``, 2 bits
-    per call) the pass is :func:`hpcgen.kernels.hardcalls.hardcall_counts`; rows the planes do not hold
-    exactly (haploid calls, e.g. male chrX) and shards without planes are read as int8 calls with
+    Used by the local profile: no Dask graph. Each task covers whole variant rows (all samples) of one
+    shard. Where the shard has hard-call bit-planes (``calls/hardcall``, 2 bits per call) the pass is
+    :func:`hpcgen.kernels.hardcalls.hardcall_counts`; rows the planes do not hold exactly (haploid calls,
+    e.g. male chrX) and shards without planes are read as int8 calls with
     :meth:`GenotypeStore.read_genotype_rows`, counted with the fused int8 kernel, and the
-    frequency-dependent sums finished on the same rows while they are in memory. LZ4 chunks are decoded
-    without the GIL. Tasks run on ``threads`` threads; at most about ``2 x threads`` blocks are in memory
-    at once. ``hardcalls=False`` reads the int8 calls only (tests compare the two paths).
+    frequency-dependent sums finished on the same rows while they are in memory.
+
+    Reading and counting are two pools of ``threads`` threads: LZ4 chunks are decoded without the GIL,
+    and reads run ahead of the counts by up to ``read_ahead_mb`` of decoded blocks, so they also overlap
+    numba's start-up (``kernels_ready`` is called before the first count: pass the warm-up thread's
+    ``join``). Partials are added in task order, so float sums are the same from run to run.
+    ``hardcalls=False`` reads the int8 calls only (tests compare the two paths).
 
     Parameters
     ----------
     store : hpcgen.store.GenotypeStore
     vclass, auto : ndarray, uint8, shape (n_variants,)
     threads : int
-        Worker threads.
+        Threads per pool.
     block_variants : int
         Variants per task at most (rounded to the store's chunks).
+    read_ahead_mb : int
+        Decoded blocks (MB) read but not yet counted, at most about (at least one block per thread).
+    kernels_ready : callable, optional
+        Blocks until the counting kernels are loaded.
     """
     from collections import deque
-    from concurrent.futures import ThreadPoolExecutor
+    from concurrent.futures import Future, ThreadPoolExecutor
 
-    from hpcgen.kernels.hardcalls import hardcall_counts
-    from hpcgen.kernels.qc_counts import N_SAMPLE_COLS, N_VARIANT_COLS, block_counts
+    from hpcgen.kernels.hardcalls import n_words
 
     n_smp = store.n_samples
-    variant = np.zeros((store.n_variants, N_VARIANT_COLS), dtype=np.int64)
-    sample = np.zeros((n_smp, N_SAMPLE_COLS), dtype=np.int64)
+    variant = np.zeros((store.n_variants, 8), dtype=np.int64)
+    sample = np.zeros((n_smp, 11), dtype=np.int64)
     het = np.zeros((n_smp, 3), dtype=np.float64)
     singletons = np.zeros(n_smp, dtype=np.int64)
 
     def from_calls(g: np.ndarray, vcl: np.ndarray, au: np.ndarray) -> tuple[np.ndarray, ...]:
+        from hpcgen.kernels.qc_counts import block_counts
+
         vc, sc = block_counts(g, vcl, au)
         return (vc, *_finish_block(g, sc, _row_weights(vc, au)))
 
-    def work(task: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        i, a, b, k = task
-        vcl, au = vclass[k:k + b - a], auto[k:k + b - a]
-        planes = store.read_hardcall_rows(i, a, b) if hardcalls else None
-        if planes is None:
-            vc, sc, h, single = from_calls(store.read_genotype_rows(i, a, b), vcl, au)
-            variant[k:k + b - a] = vc
-            return sc, h, single
-        bits, exact = planes
-        vc, sc, h, single = hardcall_counts(bits, exact, n_smp, vcl, au)
+    def uses_planes(task: tuple[int, int, int, int]) -> bool:
+        return hardcalls and store.shards[task[0]].hardcall
+
+    def read(task: tuple[int, int, int, int]) -> tuple[Any, ...]:
+        i, a, b, _ = task
+        if not uses_planes(task):
+            return (store.read_genotype_rows(i, a, b),)
+        bits, exact = store.read_hardcall_rows(i, a, b)
         rest = np.flatnonzero(exact == 0)
-        if rest.size:  # rows the planes do not hold exactly: from the int8 calls
-            vc2, sc2, h2, single2 = from_calls(store.read_genotype_rows(i, a, b)[rest], vcl[rest], au[rest])
-            vc[rest] = vc2
-            sc += sc2
-            h += h2
-            single += single2
+        return bits, exact, rest, (store.read_genotype_rows(i, a, b)[rest] if rest.size else None)
+
+    def count(task: tuple[int, int, int, int], data: Future) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        i, a, b, k = task
+        block = data.result()
+        if kernels_ready is not None:
+            kernels_ready()
+        vcl, au = vclass[k:k + b - a], auto[k:k + b - a]
+        if len(block) == 1:
+            vc, sc, h, single = from_calls(block[0], vcl, au)
+        else:
+            from hpcgen.kernels.hardcalls import hardcall_counts
+
+            bits, exact, rest, g_rest = block
+            vc, sc, h, single = hardcall_counts(bits, exact, n_smp, vcl, au)
+            if rest.size:  # rows the planes do not hold exactly: from the int8 calls
+                vc2, sc2, h2, single2 = from_calls(g_rest, vcl[rest], au[rest])
+                vc[rest] = vc2
+                sc += sc2
+                h += h2
+                single += single2
         variant[k:k + b - a] = vc
         return sc, h, single
 
+    def block_bytes(task: tuple[int, int, int, int]) -> int:
+        rows = task[2] - task[1]
+        return rows * (16 * n_words(n_smp) if uses_planes(task) else n_smp * store.ploidy)
+
     workers = max(1, threads)
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hpcgen-qc") as pool:
-        # results are added in task order (float sums identical from run to run); at most 2 x threads
-        # tasks are queued or unconsumed, which bounds memory
-        pending: deque = deque()
+    budget = max(1, read_ahead_mb) << 20
+    with ThreadPoolExecutor(workers, thread_name_prefix="hpcgen-qc-read") as readers, \
+            ThreadPoolExecutor(workers, thread_name_prefix="hpcgen-qc-count") as counters:
+        pending: deque = deque()  # (count future, bytes), in task order
+        ahead = 0
         for task in _row_tasks(store, block_variants):
-            if len(pending) >= 2 * workers:
-                _add(pending.popleft().result(), sample, het, singletons)
-            pending.append(pool.submit(work, task))
+            size = block_bytes(task)
+            while pending and ahead + size > budget and len(pending) >= workers:
+                done, freed = pending.popleft()
+                _add(done.result(), sample, het, singletons)
+                ahead -= freed
+            pending.append((counters.submit(count, task, readers.submit(read, task)), size))
+            ahead += size
         while pending:
-            _add(pending.popleft().result(), sample, het, singletons)
+            _add(pending.popleft()[0].result(), sample, het, singletons)
     return QcCounts(variant=variant, sample=sample, het=het, singletons=singletons)
 
 

@@ -128,18 +128,21 @@ def run_qc(store_path: str | os.PathLike, out_dir: str | os.PathLike, *, config:
     timings: dict[str, float] = {}
     gt = None
     with dask_context(profile, q) as ck:
-        warm.join()
         t = time.perf_counter()
         if ck.get("scheduler") == "threads" and _row_variants(store, cfg) >= min(store.chunk_variants, store.n_variants):
-            # in-process: a thread pool reads whole rows straight from the store (GIL-free LZ4 decode,
-            # nogil kernels); the Dask graph is for clusters, where its per-task overhead pays off, and for
-            # cohorts so wide that a block is capped below one store chunk (each task would decode whole
-            # chunks for a few rows; Dask decodes a chunk once and splits it)
+            # in-process: thread pools read whole rows straight from the store (GIL-free LZ4 decode, reads
+            # running ahead while numba loads) and count them with nogil kernels; the Dask graph is for
+            # clusters, where its per-task overhead pays off, and for cohorts so wide that a block is capped
+            # below one store chunk (each task would decode whole chunks for a few rows; Dask decodes a
+            # chunk once and splits it)
             counts = compute_counts_store(store, vclass, auto, threads=ck["num_workers"],
-                                          block_variants=_row_variants(store, cfg))
+                                          block_variants=_row_variants(store, cfg),
+                                          read_ahead_mb=q.row_memory_mb * ck["num_workers"], kernels_ready=warm.join)
         else:
+            warm.join()
             gt = genotype_blocks(store, cfg)
             counts = compute_counts(gt, vclass, auto, **ck)
+        warm.join()
         timings["counts_s"] = time.perf_counter() - t
         vt = variant_table(variants, counts, vclass, q)
         st = sample_table(store.samples, counts, store.n_variants, q)

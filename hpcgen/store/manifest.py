@@ -57,7 +57,14 @@ def build_manifest(
 
 
 def write_manifest(store: str | os.PathLike, manifest: dict[str, Any]) -> Path:
-    """Write ``STORE/manifest.json`` atomically; return its path."""
+    """Write the variant index (``STORE/variants.parquet``), then ``STORE/manifest.json``; return its path.
+
+    Both are written atomically, the manifest last (its presence means the store is complete); the
+    manifest gains a ``variant_index`` entry (file, SHA-256, rows). See :mod:`hpcgen.store.variant_index`.
+    """
+    from hpcgen.store.variant_index import write_variant_index
+
+    manifest["variant_index"] = write_variant_index(store, manifest["shards"])
     return atomic_write_text(Path(store) / S.MANIFEST, json.dumps(manifest, indent=1) + "\n")
 
 

@@ -103,23 +103,27 @@ def read_rows_fast(ds, a: int, b: int, out: np.ndarray) -> None:
         return
     cv, cs, cp = chunks
     n_smp, ploidy = ds.shape[1], ds.shape[2]
-    scratch = np.empty(chunks, dtype=ds.dtype)
+    whole_rows = cs == n_smp and cp == ploidy and out.flags.c_contiguous  # a chunk is a run of whole rows
+    scratch = None
     for c0 in range((a // cv) * cv, b, cv):
         r0, r1 = max(a, c0), min(b, c0 + cv, ds.shape[0])
         for s0 in range(0, n_smp, cs):
             s1 = min(n_smp, s0 + cs)
             for p0 in range(0, ploidy, cp):
                 p1 = min(ploidy, p0 + cp)
+                dest = out[r0 - a:r1 - a, s0:s1, p0:p1]
+                direct = whole_rows and r0 == c0 and r1 == c0 + cv  # decode straight into out: no copy
+                if not direct and scratch is None:
+                    scratch = np.empty(chunks, dtype=ds.dtype)
                 ok = False
                 try:
                     mask, raw = ds.id.read_direct_chunk((c0, s0, p0))
-                    ok = mask == 0 and decode_lz4_chunk(raw, scratch)
+                    ok = mask == 0 and decode_lz4_chunk(raw, dest if direct else scratch)
                 except (KeyError, RuntimeError, ValueError, OSError):
                     ok = False
-                dest = out[r0 - a:r1 - a, s0:s1, p0:p1]
-                if ok:
+                if ok and not direct:
                     np.copyto(dest, scratch[r0 - c0:r1 - c0, : s1 - s0, : p1 - p0])
-                else:
+                elif not ok:
                     dest[...] = ds[r0:r1, s0:s1, p0:p1]
 
 def _str_column(ds, a: int, b: int) -> np.ndarray:
@@ -201,7 +205,22 @@ class GenotypeStore:
 
     # ---- variants -------------------------------------------------------------------------------
     @cached_property
+    def _index(self) -> "pd.DataFrame | None":
+        """The variant index (one Parquet file for all shards), or None: then the shards are read."""
+        from hpcgen.store.variant_index import read_variant_index
+
+        return read_variant_index(self.path, self.manifest)
+
+    @cached_property
+    def _offsets(self) -> np.ndarray:
+        """First store row of every shard, and the total: int64 (n_shards + 1,)."""
+        return np.concatenate([[0], np.cumsum([s.n_variants for s in self.shards])]).astype(np.int64)
+
+    @cached_property
     def _positions(self) -> list[np.ndarray]:
+        if self._index is not None:
+            pos = self._index["pos"].to_numpy()
+            return [pos[self._offsets[i]:self._offsets[i + 1]] for i in range(len(self.shards))]
         out = []
         for shard in self.shards:
             with h5py.File(self.path / shard.file, "r") as h5:
@@ -229,11 +248,19 @@ class GenotypeStore:
         """Variant table: chrom, pos (1-based), id, ref, alt, qual, filter, shard, index_in_shard."""
         import pandas as pd  # here, not at module level: ingest workers never need it
 
+        from hpcgen.store.variant_index import read_shard_variants
+
+        index = self._index
+        if index is not None:
+            if region is None:
+                return index.copy()
+            rows = [np.arange(self._offsets[i] + a, self._offsets[i] + b) for i, a, b in self._rows(region)]
+            if rows:
+                return index.iloc[np.concatenate(rows)].reset_index(drop=True)
         parts: dict[str, list[np.ndarray]] = {name: [] for name in (*S.VARIANT_FIELDS, "shard", "index_in_shard")}
         for i, a, b in self._rows(region):
-            with h5py.File(self.path / self.shards[i].file, "r") as h5:
-                for name, (ds, dt) in S.VARIANT_FIELDS.items():
-                    parts[name].append(_str_column(h5[ds], a, b) if dt is str else h5[ds][a:b])
+            for name, values in read_shard_variants(self.path / self.shards[i].file, a, b).items():
+                parts[name].append(values)
             parts["shard"].append(np.full(b - a, i, dtype=np.int32))
             parts["index_in_shard"].append(np.arange(a, b, dtype=np.int64))
         if not parts["shard"]:
@@ -357,7 +384,11 @@ class GenotypeStore:
         return self._dask(S.CALL_FIELDS[name], (), np.int32, -1)
 
     def verify(self) -> list[str]:
-        """Shards whose SHA-256 differs from the manifest's (empty when the store is intact)."""
+        """Files (shards, variant index) whose SHA-256 differs from the manifest's (empty when the store is intact)."""
         from hpcgen.fsutil import sha256_file
 
-        return [s.file for s in self.shards if sha256_file(self.path / s.file) != s.sha256]
+        bad = [s.file for s in self.shards if sha256_file(self.path / s.file) != s.sha256]
+        entry = self.manifest.get("variant_index")
+        if entry and (not (self.path / entry["file"]).is_file() or sha256_file(self.path / entry["file"]) != entry["sha256"]):
+            bad.append(entry["file"])
+        return bad

@@ -23,6 +23,7 @@ os.environ.setdefault("HDF5_USE_FILE_LOCKING", "FALSE")
 SCHEMA = "hpcgen.store/1"
 SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
+VARIANT_INDEX = "variants.parquet"  # every shard's variant fields in one file, derived (variant_index.py)
 SHARDS_DIR = "shards"
 WORK_DIR = ".work"
 
@@ -107,6 +108,8 @@ class ShardInfo:
         Hex SHA-256 of the shard file, checked when a rerun resumes.
     fields
         Optional call fields present (``"dp"``, ``"gq"``).
+    hardcall
+        The shard has hard-call bit-planes (``calls/hardcall``; False in stores written before them).
     """
 
     file: str
@@ -117,6 +120,7 @@ class ShardInfo:
     ploidy: int
     sha256: str
     fields: list[str] = field(default_factory=list)
+    hardcall: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -250,6 +250,7 @@ class ShardWriter:
         from hpcgen.fsutil import sha256_file
 
         self.flush()
+        hardcall = self._ds_hc is not None
         self.h5.attrs.update({
             "chrom": self.chrom, "start": self.start, "end": self.end,
             "n_variants": self.n_written, "ploidy": self.ploidy,
@@ -263,6 +264,7 @@ class ShardWriter:
         return ShardInfo(
             file=f"{S.SHARDS_DIR}/{self.path.name}", chrom=self.chrom, start=self.start, end=self.end,
             n_variants=self.n_written, ploidy=self.ploidy, sha256=sha256_file(self.path), fields=list(self.fields),
+            hardcall=hardcall,
         )
 
     def abort(self) -> None:

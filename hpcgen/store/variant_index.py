@@ -1,0 +1,100 @@
+"""The store's variant index (``STORE/variants.parquet``): every shard's variant fields in one columnar file.
+
+The shards hold the variant fields (the source of truth, docs/store.md); this file is derived from them
+when the manifest is written, like a .tbi is derived from a .vcf.gz, so that the whole variant table reads
+in one call (~30 ms for 200,000 records) instead of one HDF5 read per shard and column (~1 s: h5py turns
+variable-length strings into Python objects one by one). The manifest records its SHA-256 and row count;
+a reader falls back to the shards when the file is absent (older stores) or does not match.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
+
+import numpy as np
+
+from hpcgen.fsutil import atomic_path, sha256_file
+from hpcgen.store import schema as S
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+INDEX_COLUMNS = (*S.VARIANT_FIELDS, "shard", "index_in_shard")
+
+
+def read_shard_variants(path: str | os.PathLike, a: int, b: int) -> dict[str, np.ndarray]:
+    """Rows ``a:b`` of one shard's variant fields: {name: array} (strings as object arrays of str)."""
+    import h5py
+
+    from hpcgen.store.reader import _str_column
+
+    out: dict[str, np.ndarray] = {}
+    with h5py.File(path, "r") as h5:
+        for name, (ds, dt) in S.VARIANT_FIELDS.items():
+            out[name] = _str_column(h5[ds], a, b) if dt is str else h5[ds][a:b]
+    return out
+
+
+def write_variant_index(store: str | os.PathLike, shards: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Write ``STORE/variants.parquet`` from the shards (atomically); return its manifest entry.
+
+    Parameters
+    ----------
+    store
+        The store folder.
+    shards
+        The manifest's shard entries, in store order.
+
+    Returns
+    -------
+    dict
+        ``{"file": "variants.parquet", "sha256": hex, "n_variants": int}``.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    cols: dict[str, list[np.ndarray]] = {name: [] for name in INDEX_COLUMNS}
+    for i, shard in enumerate(shards):
+        n = int(shard["n_variants"])
+        part = read_shard_variants(Path(store) / shard["file"], 0, n) if n else {
+            name: np.empty(0, dtype=object if dt is str else dt) for name, (_, dt) in S.VARIANT_FIELDS.items()}
+        for name, values in part.items():
+            cols[name].append(values)
+        cols["shard"].append(np.full(n, i, dtype=np.int32))
+        cols["index_in_shard"].append(np.arange(n, dtype=np.int64))
+    arrays = {}
+    for name in INDEX_COLUMNS:
+        values = np.concatenate(cols[name]) if cols[name] else np.empty(0)
+        dt = S.VARIANT_FIELDS[name][1] if name in S.VARIANT_FIELDS else values.dtype
+        arrays[name] = pa.array(values, type=pa.string()) if dt is str else pa.array(values)
+    table = pa.table(arrays)
+    path = Path(store) / S.VARIANT_INDEX
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp, compression="zstd", use_dictionary=["chrom", "filter"])
+    return {"file": S.VARIANT_INDEX, "sha256": sha256_file(path), "n_variants": table.num_rows}
+
+
+def read_variant_index(store: str | os.PathLike, manifest: dict[str, Any]) -> "pd.DataFrame | None":
+    """The whole variant table from ``STORE/variants.parquet``, or None when absent or not this store's.
+
+    Columns: chrom, pos, id, ref, alt, qual, filter (object str / int64 / float32), shard (int32),
+    index_in_shard (int64), in store order.
+    """
+    entry = manifest.get("variant_index")
+    if not entry:
+        return None
+    path = Path(store) / entry["file"]
+    try:
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(path, use_threads=True)
+    except (OSError, ValueError):
+        return None
+    if table.num_rows != int(manifest["n_variants"]) or table.column_names != list(INDEX_COLUMNS):
+        return None
+    df = table.to_pandas()
+    for name in ("chrom", "filter"):  # dictionary-encoded on disk: plain str columns for callers
+        if str(df[name].dtype) == "category":
+            df[name] = df[name].astype(object)
+    return df
