@@ -3,19 +3,21 @@
 Layout (``bits``: uint64, shape (n_variants, 2, n_words), n_words = ceil(n_samples / 64)): sample ``s`` is
 bit ``s % 64`` of word ``s // 64`` in both planes. The pair (plane 0, plane 1) codes the call::
 
-    (0, 0) hom-ref   (1, 0) het   (0, 1) hom-alt   (1, 1) missing (or not a diploid call)
+    (0, 0) hom-ref (or haploid REF)   (1, 0) het   (0, 1) hom-alt (or haploid ALT)   (1, 1) missing
 
-Padding bits after the last sample are (0, 0). A row is *exact* when every (1, 1) in it is a missing call
-(the row holds no haploid call and no allele code above 1): such rows give every QC count from the
-planes alone. Other rows (male chrX, odd calls) are left to :mod:`kernels.qc_counts` on the int8 calls.
+A third plane, ``hap`` (uint64, shape (n_variants, n_words)), marks haploid calls (first allele present,
+second absent, as male chrX calls are stored); it is all zeros on rows without one. Padding bits after the
+last sample are 0 in every plane. ``exact`` codes how a row is held: 1 by the two planes (no haploid call),
+2 by the two planes and ``hap``, 0 not at all (an allele code above 1, or an absent first allele): such
+rows are left to :mod:`kernels.qc_counts` on the int8 calls.
 
-Why by hand: counting genotype classes per sample at ~2 G genotypes/s needs 1 bit per sample and
+Why by hand: counting genotype classes per sample at several G genotypes/s needs 1 bit per sample and
 word-parallel counters (plink2 does the same on its 2-bit pgen); no library counts bit-planes this way.
 The per-sample counters are *vertical*: a call indicator word (64 samples) is split into four words of
 4-bit lanes that count up to 15 rows, folded into 8-bit lanes that count up to 255, then added to int64
 per-sample totals. Inner loops run over words and are vectorized by LLVM.
 
-This module imports only numpy and :mod:`kernels.accelerate` / :mod:`kernels.qc_counts` (constants).
+This module imports only numpy, numba/llvmlite (two LLVM intrinsics) and :mod:`kernels.qc_counts` (constants).
 """
 from __future__ import annotations
 
@@ -28,8 +30,8 @@ from llvmlite import ir
 
 from .accelerate import jit
 from .qc_counts import (CLASS_INDEL, CLASS_TS, CLASS_TV, N_SAMPLE_COLS, N_VARIANT_COLS, S_AUTO_CALLED, S_AUTO_HOM,
-                        S_HET, S_HOM_ALT, S_HOM_REF, S_INDEL, S_MISSING, S_TS, S_TV, V_AC, V_AN, V_HET, V_HOM_ALT,
-                        V_HOM_REF, V_MISSING)
+                        S_HAP_ALT, S_HAP_REF, S_HET, S_HOM_ALT, S_HOM_REF, S_INDEL, S_MISSING, S_TS, S_TV, V_AC, V_AN,
+                        V_HAP_ALT, V_HAP_REF, V_HET, V_HOM_ALT, V_HOM_REF, V_MISSING)
 
 WORD_BITS = 64
 _M4 = np.uint64(0x1111111111111111)  # bit 0 of every 4-bit lane
@@ -85,9 +87,12 @@ def popcount64(x):
     return _popcount(np.uint64(x))
 
 
+EXACT_NO, EXACT_DIPLOID, EXACT_HAPLOID = 0, 1, 2  # values of ``exact``
+
+
 @jit
 def pack_hardcalls(g):
-    """Bit-planes and exactness of int8 diploid calls.
+    """Bit-planes and exactness of int8 calls of ploidy 2.
 
     Parameters
     ----------
@@ -97,18 +102,24 @@ def pack_hardcalls(g):
     Returns
     -------
     bits : ndarray, uint64, shape (n_variants, 2, n_words)
-        See the module docstring.
+    hap : ndarray, uint64, shape (n_variants, n_words)
+        Haploid calls (first allele 0 or 1, second -2).
     exact : ndarray, uint8, shape (n_variants,)
-        1 when every call of the row is hom-ref, het, hom-alt or missing (any allele -1, or both -2).
+        EXACT_DIPLOID when every call is hom-ref, het, hom-alt or missing (any allele -1, or both -2);
+        EXACT_HAPLOID when some are haploid too; EXACT_NO otherwise. See the module docstring.
     """
     n_var, n_smp, _ = g.shape
     nw = (n_smp + 63) // 64
     bits = np.zeros((n_var, 2, nw), dtype=np.uint64)
-    exact = np.ones(n_var, dtype=np.uint8)
+    hap = np.zeros((n_var, nw), dtype=np.uint64)
+    exact = np.full(n_var, EXACT_DIPLOID, dtype=np.uint8)
     for v in range(n_var):
+        odd = False
+        haploid = False
         for w in range(nw):
             p0 = np.uint64(0)
             p1 = np.uint64(0)
+            h = np.uint64(0)
             s0 = w * 64
             for b in range(min(64, n_smp - s0)):
                 a0 = g[v, s0 + b, 0]
@@ -119,20 +130,27 @@ def pack_hardcalls(g):
                         p0 |= one
                     elif a0 == 1:
                         p1 |= one
+                elif (a0 == 0 or a0 == 1) and a1 == -2:
+                    h |= one
+                    if a0 == 1:
+                        p1 |= one
                 else:
                     p0 |= one
                     p1 |= one
                     if not (a0 == -1 or a1 == -1 or (a0 == -2 and a1 == -2)):
-                        exact[v] = 0
+                        odd = True
             bits[v, 0, w] = p0
             bits[v, 1, w] = p1
-    return bits, exact
+            hap[v, w] = h
+            haploid = haploid or h != 0
+        exact[v] = EXACT_NO if odd else (EXACT_HAPLOID if haploid else EXACT_DIPLOID)
+    return bits, hap, exact
 
 
 @jit
 def _fold_nibbles(nib, byt):
-    # nib (2, 4, nw) 4-bit lanes -> byt (2, 4, 2, nw) 8-bit lanes (low / high nibble of each byte)
-    for t in range(2):
+    # nib (types, 4, nw) 4-bit lanes -> byt (types, 4, 2, nw) 8-bit lanes (low / high nibble of each byte)
+    for t in range(nib.shape[0]):
         for j in range(4):
             for w in range(nib.shape[2]):
                 x = nib[t, j, w]
@@ -143,9 +161,9 @@ def _fold_nibbles(nib, byt):
 
 @jit
 def _flush_bytes(byt, tot):
-    # byt (2, 4, 2, nw) 8-bit lanes -> tot (2, 64 * nw) per-sample int64 totals.
+    # byt (types, 4, 2, nw) 8-bit lanes -> tot (types, 64 * nw) per-sample int64 totals.
     # Byte m of byt[t, j, h, w] counts sample 64 w + 8 m + 4 h + j (nibble lane 2 m + h of bit j).
-    for t in range(2):
+    for t in range(byt.shape[0]):
         for j in range(4):
             for h in range(2):
                 for w in range(byt.shape[3]):
@@ -182,15 +200,41 @@ def _accumulate_row(p0, p1, nib):
     return n_het, n_ha, n_miss
 
 
+@jit(fastmath=True)
+def _accumulate_row_haploid(p0, p1, hp, nib):
+    # A row with haploid calls: vertical het / hom-alt / haploid REF / haploid ALT counts into nib (4, 4, nw);
+    # returns the row's (het, hom-alt, missing, haploid REF, haploid ALT)
+    n_het = 0
+    n_ha = 0
+    n_miss = 0
+    n_hpr = 0
+    n_hpa = 0
+    for w in range(p0.shape[0]):
+        a = p0[w]
+        b = p1[w]
+        h = hp[w]
+        x = (a & ~b, b & ~a & ~h, h & ~b, h & b)
+        n_het += _popcount(x[0])
+        n_ha += _popcount(x[1])
+        n_miss += _popcount(a & b)
+        n_hpr += _popcount(x[2])
+        n_hpa += _popcount(x[3])
+        for t in range(4):
+            for j in range(4):
+                nib[t, j, w] += (x[t] >> np.uint64(j)) & _M4
+    return n_het, n_ha, n_miss, n_hpr, n_hpa
+
+
 @jit
-def hardcall_counts(bits, exact, n_samples, vclass, autosomal):
-    """Every QC count of a block of exact rows, in one pass over its bit-planes.
+def hardcall_counts(bits, hap, exact, n_samples, vclass, autosomal):
+    """Every QC count of a block's held rows, in one pass over its bit-planes.
 
     Parameters
     ----------
     bits : ndarray, uint64, shape (n_variants, 2, n_words)
+    hap : ndarray, uint64, shape (n_variants, n_words), or shape (0, n_words) when no row is EXACT_HAPLOID
     exact : ndarray, uint8, shape (n_variants,)
-        Rows with 0 are skipped (their ``variant_counts`` row stays 0): count them from the int8 calls.
+        Rows with EXACT_NO are skipped (their ``variant_counts`` row stays 0): count them from the int8 calls.
     n_samples : int
     vclass, autosomal : ndarray, uint8, shape (n_variants,)
         As :func:`kernels.qc_counts.block_counts`.
@@ -198,47 +242,57 @@ def hardcall_counts(bits, exact, n_samples, vclass, autosomal):
     Returns
     -------
     variant_counts : ndarray, int64, shape (n_variants, 8)
-        As :func:`kernels.qc_counts.block_counts` (haploid columns 0).
+        As :func:`kernels.qc_counts.block_counts`.
     sample_counts : ndarray, int64, shape (n_samples, 11)
-        As :func:`kernels.qc_counts.block_counts`, partial over the exact rows.
+        As :func:`kernels.qc_counts.block_counts`, partial over the held rows.
     het : ndarray, float64, shape (n_samples, 3)
-        plink2 --het partials over the exact rows: OBS_CT, O(HOM), E(HOM) (autosomal variants polymorphic
-        among this row's calls; E(HOM) adds 1 - 2 p (1 - p) per called variant).
+        plink2 --het partials over the held rows: OBS_CT, O(HOM), E(HOM) (autosomal variants polymorphic
+        among the row's calls; E(HOM) adds 1 - 2 p (1 - p) per variant where the sample's call is diploid).
     singletons : ndarray, int64, shape (n_samples,)
-        Rows where the sample is the one heterozygote carrying an allele seen once (bcftools stats).
+        Rows where the sample is the one heterozygote carrying an allele seen once among diploid calls
+        (bcftools stats).
     """
     n_var = bits.shape[0]
     nw = bits.shape[2]
     vc = np.zeros((n_var, N_VARIANT_COLS), dtype=np.int64)
-    nib = np.zeros((_N_CAT, 2, 4, nw), dtype=np.uint64)
-    byt = np.zeros((_N_CAT, 2, 4, 2, nw), dtype=np.uint64)
-    tot = np.zeros((_N_CAT, 2, 64 * nw), dtype=np.int64)
+    # vertical counters per category and call type: het, hom-alt, haploid REF, haploid ALT
+    nib = np.zeros((_N_CAT, 4, 4, nw), dtype=np.uint64)
+    byt = np.zeros((_N_CAT, 4, 4, 2, nw), dtype=np.uint64)
+    tot = np.zeros((_N_CAT, 4, 64 * nw), dtype=np.int64)
     rows4 = np.zeros(_N_CAT, dtype=np.int64)
     folds = np.zeros(_N_CAT, dtype=np.int64)
     n_cat = np.zeros(_N_CAT, dtype=np.int64)
     miss_cat = np.zeros((_N_CAT, 64 * nw), dtype=np.int64)
-    # plink2 --het sums: E(HOM) and OBS_CT over included rows, and what each sample's missing calls remove
+    # plink2 --het sums: E(HOM) and OBS_CT over included rows, and what each sample's non-diploid calls remove
     e_total = 0.0
     obs_total = 0.0
     excl_total = 0.0
     missed = np.zeros((64 * nw, 3), dtype=np.float64)
     singletons = np.zeros(64 * nw, dtype=np.int64)
     for v in range(n_var):
-        if exact[v] == 0:
+        code = exact[v]
+        if code == EXACT_NO:
             continue
         k = vclass[v]
         auto = autosomal[v] != 0
         cat = 2 * (k if 1 <= k <= 3 else 0) + (1 if auto else 0)
         p0 = bits[v, 0]
         p1 = bits[v, 1]
-        n_het, n_ha, n_miss = _accumulate_row(p0, p1, nib[cat])
-        n_hr = n_samples - n_het - n_ha - n_miss
+        n_hpr = 0
+        n_hpa = 0
+        if code == EXACT_HAPLOID:
+            n_het, n_ha, n_miss, n_hpr, n_hpa = _accumulate_row_haploid(p0, p1, hap[v], nib[cat])
+        else:
+            n_het, n_ha, n_miss = _accumulate_row(p0, p1, nib[cat])
+        n_hr = n_samples - n_het - n_ha - n_miss - n_hpr - n_hpa
         vc[v, V_HOM_REF] = n_hr
         vc[v, V_HET] = n_het
         vc[v, V_HOM_ALT] = n_ha
+        vc[v, V_HAP_REF] = n_hpr
+        vc[v, V_HAP_ALT] = n_hpa
         vc[v, V_MISSING] = n_miss
-        an = 2 * (n_hr + n_het + n_ha)
-        ac = n_het + 2 * n_ha
+        an = 2 * (n_hr + n_het + n_ha) + n_hpr + n_hpa
+        ac = n_het + 2 * n_ha + n_hpa
         vc[v, V_AN] = an
         vc[v, V_AC] = ac
         n_cat[cat] += 1
@@ -264,18 +318,22 @@ def hardcall_counts(bits, exact, n_samples, vclass, autosomal):
         e_total += w_e
         obs_total += w_in
         excl_total += w_ex
-        if n_miss > 0:
+        if n_miss > 0 or (auto and n_hpr + n_hpa > 0):
+            # missing calls are counted per sample; on autosomes every non-diploid call removes the weights
             for w in range(nw):
                 m = p0[w] & p1[w]
-                while m != 0:
-                    s = 64 * w + _trailing_zeros(m)
-                    miss_cat[cat, s] += 1
+                nd = m | hap[v, w] if code == EXACT_HAPLOID and auto else m
+                while nd != 0:
+                    bit = _trailing_zeros(nd)
+                    s = 64 * w + bit
+                    if (m >> bit) & np.uint64(1):
+                        miss_cat[cat, s] += 1
                     if auto:
                         missed[s, 0] += w_e
                         missed[s, 1] += w_in
                         missed[s, 2] += w_ex
-                    m &= m - np.uint64(1)
-        # the heterozygote carrying an allele seen once among the calls (ALT once, or REF once)
+                    nd &= nd - np.uint64(1)
+        # the heterozygote carrying an allele seen once among the diploid calls (ALT once, or REF once)
         if n_het == 1 and (n_ha == 0 or n_hr == 0):
             for w in range(nw):
                 h = p0[w] & ~p1[w]
@@ -293,12 +351,16 @@ def hardcall_counts(bits, exact, n_samples, vclass, autosomal):
         for s in range(n_samples):
             het = tot[cat, 0, s]
             ha = tot[cat, 1, s]
+            hpr = tot[cat, 2, s]
+            hpa = tot[cat, 3, s]
             miss = miss_cat[cat, s]
-            hr = n_cat[cat] - het - ha - miss
+            hr = n_cat[cat] - het - ha - hpr - hpa - miss
             sc[s, S_MISSING] += miss
             sc[s, S_HOM_REF] += hr
             sc[s, S_HET] += het
             sc[s, S_HOM_ALT] += ha
+            sc[s, S_HAP_REF] += hpr
+            sc[s, S_HAP_ALT] += hpa
             if cls == CLASS_TS:
                 sc[s, S_TS] += het + ha
             elif cls == CLASS_TV:
@@ -319,22 +381,23 @@ def hardcall_counts(bits, exact, n_samples, vclass, autosomal):
 # ----------------------------------------------------------------------------------------------
 # plain-Python reference twin
 
-def pack_hardcalls_reference(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def pack_hardcalls_reference(g: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Plain numpy twin of :func:`pack_hardcalls`."""
     g = np.asarray(g)
     a0, a1 = g[:, :, 0], g[:, :, 1]
     ok = np.isin(a0, (0, 1)) & np.isin(a1, (0, 1))
+    haploid = np.isin(a0, (0, 1)) & (a1 == -2)
     het = ok & (a0 != a1)
-    hom_alt = ok & (a0 == 1) & (a1 == 1)
-    other = ~ok
+    alt = (ok & (a0 == 1) & (a1 == 1)) | (haploid & (a0 == 1))
+    other = ~ok & ~haploid
     missing = (a0 == -1) | (a1 == -1) | ((a0 == -2) & (a1 == -2))
-    exact = (~(other & ~missing)).all(axis=1).astype(np.uint8)
+    exact = np.where((other & ~missing).any(axis=1), EXACT_NO,
+                     np.where(haploid.any(axis=1), EXACT_HAPLOID, EXACT_DIPLOID)).astype(np.uint8)
 
-    def planes(mask: np.ndarray) -> np.ndarray:
+    def plane(mask: np.ndarray) -> np.ndarray:
         nw = n_words(mask.shape[1])
         padded = np.zeros((mask.shape[0], nw * WORD_BITS), dtype=bool)
         padded[:, : mask.shape[1]] = mask
         return np.packbits(padded, axis=1, bitorder="little").view("<u8").astype(np.uint64)
 
-    bits = np.stack([planes(het | other), planes(hom_alt | other)], axis=1)
-    return bits, exact
+    return np.stack([plane(het | other), plane(alt | other)], axis=1), plane(haploid), exact

@@ -126,7 +126,7 @@ def test_ploidy_grows_mid_shard(tmp_path):
     np.testing.assert_array_equal(g[:, :, 1:][:2], np.full((2, 2, 2), -2))
     np.testing.assert_array_equal(g[2], [[0, 1, 1], [1, -2, -2]])
     with h5py.File(tmp_path / "s.h5") as h5:  # bit-planes hold diploid calls only
-        assert S.HARDCALL not in h5 and S.HARDCALL_EXACT not in h5
+        assert S.HARDCALL not in h5 and S.HARDCALL_EXACT not in h5 and S.HARDCALL_HAPLOID not in h5
     w = ShardWriter(tmp_path / "t.h5", ["a", "b"], "chr1", 1, 100, chunk_variants=1)
     w.add(1, ".", "A", "C", np.nan, ".", np.array([[0, 1], [1, 1]], np.int8), np.zeros(2, bool))
     w.add(2, ".", "A", "C", np.nan, ".", np.array([[0, 1, 1], [1, -2, -2]], np.int8), np.zeros(2, bool))
@@ -145,12 +145,13 @@ def test_hardcall_planes_hold_the_calls(tmp_path, two_shards, codec):
             assert st.read_hardcall_rows(i, 0, 0) is None
             continue
         for a, b in [(0, shard.n_variants), (1, min(shard.n_variants, 6))]:
-            bits, exact = st.read_hardcall_rows(i, a, b)
-            ref_bits, ref_exact = pack_hardcalls_reference(st.read_genotype_rows(i, a, b))
+            bits, hap, exact = st.read_hardcall_rows(i, a, b)
+            ref_bits, ref_hap, ref_exact = pack_hardcalls_reference(st.read_genotype_rows(i, a, b))
             np.testing.assert_array_equal(bits, ref_bits)
+            np.testing.assert_array_equal(hap, ref_hap if (ref_exact == 2).any() else ref_hap[:0])
             np.testing.assert_array_equal(exact, ref_exact)
-    # haploid calls make rows inexact: the QC pass reads those rows' int8 calls instead
-    assert not st.read_hardcall_rows(0, 0, st.shards[0].n_variants)[1].all()
+    # the shards hold haploid calls: the haploid plane is there
+    assert (st.read_hardcall_rows(0, 0, st.shards[0].n_variants)[2] == 2).any()
 
 
 def test_incomplete_or_foreign_store_refused(tmp_path, two_shards):

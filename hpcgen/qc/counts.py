@@ -178,7 +178,7 @@ def warm_up_kernels() -> None:
     block_counts(g, flags, flags)
     expected_hom_sums(g, np.zeros((2, 3), dtype=np.float64), rows)
     carrier_counts(g, rows, np.zeros(2, dtype=np.int8))
-    hardcall_counts(np.zeros((2, 2, 1), dtype=np.uint64), flags, 3, flags, flags)
+    hardcall_counts(np.zeros((2, 2, 1), dtype=np.uint64), np.zeros((2, 1), dtype=np.uint64), flags, 3, flags, flags)
 
 
 def _row_tasks(store, block_variants: int) -> list[tuple[int, int, int, int]]:
@@ -202,8 +202,8 @@ def compute_counts_store(store, vclass: np.ndarray, auto: np.ndarray, threads: i
 
     Used by the local profile: no Dask graph. Each task covers whole variant rows (all samples) of one
     shard. Where the shard has hard-call bit-planes (``calls/hardcall``, 2 bits per call) the pass is
-    :func:`hpcgen.kernels.hardcalls.hardcall_counts`; rows the planes do not hold exactly (haploid calls,
-    e.g. male chrX) and shards without planes are read as int8 calls with
+    :func:`hpcgen.kernels.hardcalls.hardcall_counts`; rows the planes do not hold exactly (odd allele
+    codes) and shards without planes are read as int8 calls with
     :meth:`GenotypeStore.read_genotype_rows`, counted with the fused int8 kernel, and the
     frequency-dependent sums finished on the same rows while they are in memory.
 
@@ -250,9 +250,9 @@ def compute_counts_store(store, vclass: np.ndarray, auto: np.ndarray, threads: i
         i, a, b, _ = task
         if not uses_planes(task):
             return (store.read_genotype_rows(i, a, b),)
-        bits, exact = store.read_hardcall_rows(i, a, b)
+        bits, hap, exact = store.read_hardcall_rows(i, a, b)
         rest = np.flatnonzero(exact == 0)
-        return bits, exact, rest, (store.read_genotype_rows(i, a, b)[rest] if rest.size else None)
+        return bits, hap, exact, rest, (store.read_genotype_rows(i, a, b)[rest] if rest.size else None)
 
     def count(task: tuple[int, int, int, int], data: Future) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         i, a, b, k = task
@@ -265,8 +265,8 @@ def compute_counts_store(store, vclass: np.ndarray, auto: np.ndarray, threads: i
         else:
             from hpcgen.kernels.hardcalls import hardcall_counts
 
-            bits, exact, rest, g_rest = block
-            vc, sc, h, single = hardcall_counts(bits, exact, n_smp, vcl, au)
+            bits, hap, exact, rest, g_rest = block
+            vc, sc, h, single = hardcall_counts(bits, hap, exact, n_smp, vcl, au)
             if rest.size:  # rows the planes do not hold exactly: from the int8 calls
                 vc2, sc2, h2, single2 = from_calls(g_rest, vcl[rest], au[rest])
                 vc[rest] = vc2

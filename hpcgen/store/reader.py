@@ -309,25 +309,34 @@ class GenotypeStore:
                                        self.ploidy)[a:b]
         return out
 
-    def read_hardcall_rows(self, shard: int, a: int, b: int) -> tuple[np.ndarray, np.ndarray] | None:
+    def read_hardcall_rows(self, shard: int, a: int, b: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """Rows ``a:b`` of one shard's hard-call bit-planes, or None when the shard has none.
 
         Returns
         -------
-        bits : ndarray, uint64, shape (b - a, 2, ceil(n_samples / 64))
+        bits : ndarray, uint64, shape (b - a, 2, n_words)
             See :mod:`hpcgen.kernels.hardcalls` (LZ4 decoded without the GIL, like :meth:`read_genotype_rows`).
+        hap : ndarray, uint64, shape (b - a, n_words), or (0, n_words) when no row of the range has a haploid call
         exact : ndarray, uint8, shape (b - a,)
-            1 where the planes hold the row exactly; read the other rows' calls with :meth:`read_genotype_rows`.
+            How each row is held (``kernels.hardcalls.EXACT_*``); read EXACT_NO rows with :meth:`read_genotype_rows`.
         """
         with h5py.File(self.path / self.shards[shard].file, "r") as h5:
-            if S.HARDCALL not in h5 or S.HARDCALL_EXACT not in h5:
+            ds = h5.get(S.HARDCALL)
+            ds_exact = h5.get(S.HARDCALL_EXACT)
+            if ds is None or ds_exact is None:
                 return None
-            ds = h5[S.HARDCALL]
-            bits = np.empty((max(0, b - a),) + ds.shape[1:], dtype=np.uint64)
+            nw = ds.shape[2]
+            bits = np.empty((max(0, b - a), 2, nw), dtype=np.uint64)
             if b > a:
                 read_rows_fast(ds, a, b, bits)
-            exact = h5[S.HARDCALL_EXACT][a:b]
-        return bits, exact
+            exact = ds_exact[a:b]
+            hap = np.zeros((0, nw), dtype=np.uint64)
+            ds_hap = h5.get(S.HARDCALL_HAPLOID) if (exact == 2).any() else None
+            if ds_hap is not None:
+                hap3 = np.empty((b - a, 1, nw), dtype=np.uint64)
+                read_rows_fast(ds_hap, a, b, hap3)
+                hap = hap3.reshape(b - a, nw)
+        return bits, hap, exact
 
     def genotypes(self, region: str | Sequence | None = None) -> np.ndarray:
         """Genotype calls, int8 (n_variants, n_samples, ploidy): allele index, -1 missing, -2 absent."""

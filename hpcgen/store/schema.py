@@ -39,7 +39,8 @@ GQ = "calls/gq"  # int32 (n_variants, n_samples), -1 missing
 # shards: the QC counting pass reads 2 bits per call instead of 16. Absent from older stores and from shards
 # of another ploidy; readers then fall back to calls/genotype.
 HARDCALL = "calls/hardcall"  # uint64 (n_variants, 2, ceil(n_samples / 64))
-HARDCALL_EXACT = "calls/hardcall_exact"  # uint8 (n_variants,): 1 when the planes hold the row exactly
+HARDCALL_HAPLOID = "calls/hardcall_haploid"  # uint64 (n_variants, 1, ceil(n_samples / 64)): haploid calls; only in shards with some
+HARDCALL_EXACT = "calls/hardcall_exact"  # uint8 (n_variants,): 1 planes hold the row, 2 planes + haploid plane, 0 neither
 HARDCALL_CHUNK_BYTES = 16 << 20  # at most this many bytes of planes per HDF5 chunk
 SAMPLES = "samples"  # str (n_samples,)
 # per-variant fields: name -> (dataset, numpy dtype); strings are variable-length UTF-8

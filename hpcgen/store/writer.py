@@ -79,6 +79,7 @@ class ShardWriter:
         self._cs = max(1, min(int(chunk_samples), self.n_samples))
         self._ds_gt = None  # created at the first flush: a shard smaller than one chunk gets a chunk its size
         self._ds_hc = self._ds_hc_exact = None  # hard-call planes, for ploidy-2 shards only
+        self._ds_hc_hap = None  # the haploid plane: created at the first chunk with a haploid call
         self._alloc()
 
     def _create(self, rows: int) -> None:
@@ -102,6 +103,7 @@ class ShardWriter:
                 S.HARDCALL, shape=(0, 2, nw), maxshape=(None, 2, nw), dtype=np.uint64, chunks=(hc_rows, 2, nw), **comp)
             self._ds_hc_exact = self.h5.create_dataset(
                 S.HARDCALL_EXACT, shape=(0,), maxshape=(None,), dtype=np.uint8, chunks=(rows,), **comp)
+            self._hc_chunks = (hc_rows, nw)
         var_comp = S.compression("zstd" if self._codec != "none" else "none")
         self._ds_var = {
             name: self.h5.create_dataset(
@@ -122,9 +124,11 @@ class ShardWriter:
         self.ploidy = ploidy
         if self._ds_gt is not None:  # the fill value (-2) pads the rows already written
             self._ds_gt.resize(ploidy, axis=2)
-        if self._ds_hc is not None:  # planes describe diploid calls only: a shard of higher ploidy has none
+        if self._ds_hc is not None:  # planes describe calls of ploidy <= 2 only: a shard of higher ploidy has none
             del self.h5[S.HARDCALL], self.h5[S.HARDCALL_EXACT]
-            self._ds_hc = self._ds_hc_exact = None
+            if self._ds_hc_hap is not None:
+                del self.h5[S.HARDCALL_HAPLOID]
+            self._ds_hc = self._ds_hc_exact = self._ds_hc_hap = None
 
     def add(
         self,
@@ -227,11 +231,18 @@ class ShardWriter:
         if self._ds_hc is not None:
             from hpcgen.kernels.hardcalls import pack_hardcalls
 
-            bits, exact = pack_hardcalls(self._gt[:n])
+            bits, hap, exact = pack_hardcalls(self._gt[:n])
             self._ds_hc.resize(b, axis=0)
             self._ds_hc[a:b] = bits
             self._ds_hc_exact.resize(b, axis=0)
             self._ds_hc_exact[a:b] = exact
+            if self._ds_hc_hap is None and hap.any():  # earlier rows read as the fill value, 0
+                self._ds_hc_hap = self.h5.create_dataset(
+                    S.HARDCALL_HAPLOID, shape=(0, 1, hap.shape[1]), maxshape=(None, 1, hap.shape[1]), dtype=np.uint64,
+                    chunks=(self._hc_chunks[0], 1, hap.shape[1]), fillvalue=0, **S.compression(self._codec, self._clevel))
+            if self._ds_hc_hap is not None:
+                self._ds_hc_hap.resize(b, axis=0)
+                self._ds_hc_hap[a:b] = hap[:, None, :]
         for f, ds in self._ds_call.items():
             ds.resize(b, axis=0)
             ds[a:b] = self._call[f][:n]
