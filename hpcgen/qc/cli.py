@@ -21,6 +21,9 @@ import click
 def qc(store: str, out_dir: str, config: str | None, profile: str | None, tsv: bool, samples_sheet: str | None,
        id_mapping: str | None, run_dir: str | None) -> None:
     """Cohort QC of STORE: variant and sample tables, PCA, kinship, qc_report.html."""
+    from hpcgen.qc.counts import start_warm_up
+
+    start_warm_up()  # numba loads while the rest is imported
     from hpcgen.qc.run import run_qc
 
     kwargs = dict(config=config, profile=profile, tsv=tsv, samples_sheet=samples_sheet, id_mapping=id_mapping)

@@ -164,6 +164,23 @@ def compute_counts(gt, vclass: np.ndarray, auto: np.ndarray, **compute_kwargs: A
     return out
 
 
+_warm_up: dict[str, Any] = {}
+
+
+def start_warm_up() -> Any:
+    """Start :func:`warm_up_kernels` in a daemon thread, once per process; return the thread (``join`` waits).
+
+    ``hpcgen qc`` starts it before importing pandas and reading the store: numba's import, and the LLVM work of
+    loading cached kernels (GIL released), overlap them.
+    """
+    import threading
+
+    if "thread" not in _warm_up:
+        _warm_up["thread"] = threading.Thread(target=warm_up_kernels, name="hpcgen-qc-warmup", daemon=True)
+        _warm_up["thread"].start()
+    return _warm_up["thread"]
+
+
 def warm_up_kernels() -> None:
     """Import numba and load the counting kernels from numba's cache (about 0.5 s in a new process).
 
