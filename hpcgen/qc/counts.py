@@ -269,7 +269,12 @@ def compute_counts_store(store, vclass: np.ndarray, auto: np.ndarray, threads: i
             return (store.read_genotype_rows(i, a, b),)
         bits, hap, exact = store.read_hardcall_rows(i, a, b)
         rest = np.flatnonzero(exact == 0)
-        return bits, hap, exact, rest, (store.read_genotype_rows(i, a, b)[rest] if rest.size else None)
+        if not rest.size:
+            return bits, hap, exact, rest, None
+        # the few rows the planes do not hold, as int8 calls, read run by run (not the whole block: wide cohorts)
+        runs = np.split(rest, np.flatnonzero(np.diff(rest) > 1) + 1)
+        g_rest = np.concatenate([store.read_genotype_rows(i, a + int(r[0]), a + int(r[-1]) + 1) for r in runs])
+        return bits, hap, exact, rest, g_rest
 
     def count(task: tuple[int, int, int, int], data: Future) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         i, a, b, k = task

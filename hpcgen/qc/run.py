@@ -72,10 +72,21 @@ def _config_hash(cfg: HpcgenConfig) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _has_planes(store) -> bool:
+    """Every non-empty shard has hard-call bit-planes (the local counting pass then reads 2 bits per call)."""
+    return all(s.hardcall for s in store.shards if s.n_variants)
+
+
 def _row_variants(store, cfg: HpcgenConfig) -> int:
-    """Variants per block: ``qc.block_variants``, bounded so one row (all samples) fits ``qc.row_memory_mb``."""
+    """Variants per block: ``qc.block_variants``, bounded so one row (all samples) fits ``qc.row_memory_mb``.
+
+    A row is the bit-planes (16 bytes per 64 samples) when the store has them, else the int8 calls.
+    """
+    from hpcgen.kernels.hardcalls import n_words
+
     q = cfg.qc
-    row_cap = max(256, (q.row_memory_mb << 20) // max(1, store.n_samples * store.ploidy))
+    row_bytes = 16 * n_words(store.n_samples) if _has_planes(store) else store.n_samples * store.ploidy
+    row_cap = max(256, (q.row_memory_mb << 20) // max(1, row_bytes))
     return max(1, min(q.block_variants, row_cap))
 
 
@@ -126,12 +137,13 @@ def run_qc(store_path: str | os.PathLike, out_dir: str | os.PathLike, *, config:
     gt = None
     with dask_context(profile, q) as ck:
         t = time.perf_counter()
-        if ck.get("scheduler") == "threads" and _row_variants(store, cfg) >= min(store.chunk_variants, store.n_variants):
+        if ck.get("scheduler") == "threads" and (
+                _has_planes(store) or _row_variants(store, cfg) >= min(store.chunk_variants, store.n_variants)):
             # in-process: thread pools read whole rows straight from the store (GIL-free LZ4 decode, reads
             # running ahead while numba loads) and count them with nogil kernels; the Dask graph is for
             # clusters, where its per-task overhead pays off, and for cohorts so wide that a block is capped
             # below one store chunk (each task would decode whole chunks for a few rows; Dask decodes a
-            # chunk once and splits it)
+            # chunk once and splits it) when the store has no bit-planes
             counts = compute_counts_store(store, vclass, auto, threads=ck["num_workers"],
                                           block_variants=_row_variants(store, cfg),
                                           read_ahead_mb=q.row_memory_mb * ck["num_workers"], kernels_ready=warm.join)
