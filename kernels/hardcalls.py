@@ -148,9 +148,10 @@ def pack_hardcalls(g):
 
 
 @jit
-def _fold_nibbles(nib, byt):
-    # nib (types, 4, nw) 4-bit lanes -> byt (types, 4, 2, nw) 8-bit lanes (low / high nibble of each byte)
-    for t in range(nib.shape[0]):
+def _fold_nibbles(nib, byt, n_types):
+    # nib (types, 4, nw) 4-bit lanes -> byt (types, 4, 2, nw) 8-bit lanes (low / high nibble of each byte);
+    # only the first n_types types are in use (2 unless haploid rows were seen)
+    for t in range(n_types):
         for j in range(4):
             for w in range(nib.shape[2]):
                 x = nib[t, j, w]
@@ -160,10 +161,10 @@ def _fold_nibbles(nib, byt):
 
 
 @jit
-def _flush_bytes(byt, tot):
-    # byt (types, 4, 2, nw) 8-bit lanes -> tot (types, 64 * nw) per-sample int64 totals.
+def _flush_bytes(byt, tot, n_types):
+    # byt (types, 4, 2, nw) 8-bit lanes -> tot (types, 64 * nw) per-sample int64 totals (first n_types types).
     # Byte m of byt[t, j, h, w] counts sample 64 w + 8 m + 4 h + j (nibble lane 2 m + h of bit j).
-    for t in range(byt.shape[0]):
+    for t in range(n_types):
         for j in range(4):
             for h in range(2):
                 for w in range(byt.shape[3]):
@@ -261,6 +262,7 @@ def hardcall_counts(bits, hap, exact, n_samples, vclass, autosomal):
     tot = np.zeros((_N_CAT, 4, 64 * nw), dtype=np.int64)
     rows4 = np.zeros(_N_CAT, dtype=np.int64)
     folds = np.zeros(_N_CAT, dtype=np.int64)
+    types = np.full(_N_CAT, 2, dtype=np.int64)  # counter types in use per category: 4 once a haploid row came
     n_cat = np.zeros(_N_CAT, dtype=np.int64)
     miss_cat = np.zeros((_N_CAT, 64 * nw), dtype=np.int64)
     # plink2 --het sums: E(HOM) and OBS_CT over included rows, and what each sample's non-diploid calls remove
@@ -281,6 +283,7 @@ def hardcall_counts(bits, hap, exact, n_samples, vclass, autosomal):
         n_hpr = 0
         n_hpa = 0
         if code == EXACT_HAPLOID:
+            types[cat] = 4
             n_het, n_ha, n_miss, n_hpr, n_hpa = _accumulate_row_haploid(p0, p1, hap[v], nib[cat])
         else:
             n_het, n_ha, n_miss = _accumulate_row(p0, p1, nib[cat])
@@ -298,11 +301,11 @@ def hardcall_counts(bits, hap, exact, n_samples, vclass, autosomal):
         n_cat[cat] += 1
         rows4[cat] += 1
         if rows4[cat] == _NIBBLE_ROWS:
-            _fold_nibbles(nib[cat], byt[cat])
+            _fold_nibbles(nib[cat], byt[cat], types[cat])
             rows4[cat] = 0
             folds[cat] += 1
             if folds[cat] == _BYTE_FOLDS:
-                _flush_bytes(byt[cat], tot[cat])
+                _flush_bytes(byt[cat], tot[cat], types[cat])
                 folds[cat] = 0
         # plink2 --het weights of this row (as hpcgen.qc.counts._row_weights)
         w_e = 0.0
@@ -344,8 +347,8 @@ def hardcall_counts(bits, hap, exact, n_samples, vclass, autosomal):
     for cat in range(_N_CAT):
         if n_cat[cat] == 0:
             continue
-        _fold_nibbles(nib[cat], byt[cat])
-        _flush_bytes(byt[cat], tot[cat])
+        _fold_nibbles(nib[cat], byt[cat], types[cat])
+        _flush_bytes(byt[cat], tot[cat], types[cat])
         cls = cat >> 1
         auto = (cat & 1) == 1
         for s in range(n_samples):
