@@ -269,7 +269,10 @@ def hardcall_counts(bits, hap, exact, n_samples, vclass, autosomal):
     e_total = 0.0
     obs_total = 0.0
     excl_total = 0.0
-    missed = np.zeros((64 * nw, 3), dtype=np.float64)
+    # per sample, over its non-diploid calls: sum of E(HOM) weights, and counts at included / excluded rows
+    missed_e = np.zeros(64 * nw, dtype=np.float64)
+    nd_in = np.zeros(64 * nw, dtype=np.int64)
+    nd_ex = np.zeros(64 * nw, dtype=np.int64)
     singletons = np.zeros(64 * nw, dtype=np.int64)
     for v in range(n_var):
         code = exact[v]
@@ -321,20 +324,34 @@ def hardcall_counts(bits, hap, exact, n_samples, vclass, autosomal):
         e_total += w_e
         obs_total += w_in
         excl_total += w_ex
-        if n_miss > 0 or (auto and n_hpr + n_hpa > 0):
-            # missing calls are counted per sample; on autosomes every non-diploid call removes the weights
+        if n_miss > 0 and (code != EXACT_HAPLOID or not auto):
+            # missing calls (the only non-diploid calls here) are rare: visit them bit by bit
             for w in range(nw):
                 m = p0[w] & p1[w]
-                nd = m | hap[v, w] if code == EXACT_HAPLOID and auto else m
+                while m != 0:
+                    s = 64 * w + _trailing_zeros(m)
+                    miss_cat[cat, s] += 1
+                    if w_in != 0.0:
+                        missed_e[s] += w_e
+                        nd_in[s] += 1
+                    elif w_ex != 0.0:
+                        nd_ex[s] += 1
+                    m &= m - np.uint64(1)
+        elif auto and n_miss + n_hpr + n_hpa > 0:
+            # an autosomal row with haploid calls: every non-diploid call removes the weights
+            for w in range(nw):
+                m = p0[w] & p1[w]
+                nd = m | hap[v, w]
                 while nd != 0:
                     bit = _trailing_zeros(nd)
                     s = 64 * w + bit
                     if (m >> bit) & np.uint64(1):
                         miss_cat[cat, s] += 1
-                    if auto:
-                        missed[s, 0] += w_e
-                        missed[s, 1] += w_in
-                        missed[s, 2] += w_ex
+                    if w_in != 0.0:
+                        missed_e[s] += w_e
+                        nd_in[s] += 1
+                    else:
+                        nd_ex[s] += 1
                     nd &= nd - np.uint64(1)
         # the heterozygote carrying an allele seen once among the diploid calls (ALT once, or REF once)
         if n_het == 1 and (n_ha == 0 or n_hr == 0):
@@ -375,9 +392,9 @@ def hardcall_counts(bits, hap, exact, n_samples, vclass, autosomal):
                 sc[s, S_AUTO_HOM] += hr + ha
     het_out = np.empty((n_samples, 3), dtype=np.float64)
     for s in range(n_samples):
-        het_out[s, HET_OBS] = obs_total - missed[s, 1]
-        het_out[s, HET_O] = sc[s, S_AUTO_HOM] - (excl_total - missed[s, 2])
-        het_out[s, HET_E] = e_total - missed[s, 0]
+        het_out[s, HET_OBS] = obs_total - nd_in[s]
+        het_out[s, HET_O] = sc[s, S_AUTO_HOM] - (excl_total - nd_ex[s])
+        het_out[s, HET_E] = e_total - missed_e[s]
     return vc, sc, het_out, singletons[:n_samples].copy()
 
 
