@@ -177,3 +177,20 @@ def test_cohort_summary_counts_match_the_tables(demo_reports):
     rows = re.findall(r'<tr><th scope="row">([^<]+)</th>' + cell + r'<td>(\d+)</td>', html[html.index('<section id="phenotypes"'):])
     assert sorted(int(n) for _g, n in rows) == sorted(counts.tolist())
     assert {g for g, _n in rows} == set(genes["gene"])
+
+
+def test_cohort_summary_flags_no_drug_for_everyone(demo_reports):
+    """Actionable means "differs from the reference genotype": no drug is flagged for every patient (PPIs and
+    ivacaftor were, when the flag was the recommendation's own dosing / alternate-drug flags)."""
+    html = (demo_reports["out"] / "index.html").read_text()
+    n = int(re.search(r'data-field="n-patients">(\d+)<', html).group(1))
+    section = html[html.index('<section id="actionable-drugs"'):html.index('<section id="phenotypes"')]
+    row = r'<tr data-drug="([^"]+)"><th scope="row">[^<]*</th><td>(\d+)</td>'
+    shown = {d: int(k) for d, k in re.findall(row, section)}
+    assert shown and max(shown.values()) < n, shown
+    assert "ivacaftor" not in shown  # the demo's CFTR calls are all the reference (non-responsive)
+    genes = pd.read_parquet(demo_reports["pgx"] / "genes.parquet")
+    cyp2c19 = genes[genes.gene == "CYP2C19"].phenotype
+    changed = cyp2c19.isin({"Intermediate Metabolizer", "Likely Intermediate Metabolizer", "Poor Metabolizer",
+                            "Likely Poor Metabolizer", "Ultrarapid Metabolizer"}).sum()
+    assert shown.get("omeprazole", 0) == changed

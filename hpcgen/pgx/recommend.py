@@ -6,6 +6,11 @@ matches when every gene's key is among the sample's values for that gene. ``No R
 was not called, but only when another gene of the guideline was called: a guideline whose genes are all
 uncalled gives "no recommendation possible", never a normal-metabolizer default.
 
+``actionable`` (see :func:`changes_prescription`): the sample's recommendation differs, for the prescriber,
+from the one the same sample would get with the reference (typical) genotype at every gene it has a result
+for; a gene without a result (not called, ``Indeterminate``, a tie of phenotypes) keeps its value in that
+comparison, so a missing result never makes a drug actionable.
+
 Work is done once per distinct combination of the guideline genes' calls, so a cohort costs as much as its
 number of distinct genotype combinations.
 """
@@ -21,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from hpcgen.pgx.definitions import data_dir
+from hpcgen.pgx.phenotype import INDETERMINATE, NO_RESULT, phenotype_of
 
 NO_RECOMMENDATION_POSSIBLE = "no recommendation possible"
 NO_MATCHING_RECOMMENDATION = "no recommendation for this phenotype in the guideline"
@@ -164,6 +170,88 @@ def _find(gl: Guideline, state: dict) -> list[dict]:
     return out
 
 
+#: genes whose standard-dosing genotype is not the reference named allele's homozygote: CPIC tacrolimus
+#: gives CYP3A5 non-expressers (*3/*3, Poor Metabolizer, most Europeans) "initiate therapy with standard
+#: recommended dose" and *1 carriers an increased starting dose
+REFERENCE_DIPLOTYPE_OVERRIDES = {"CYP3A5": "*3/*3"}
+#: genes without a translation file: MT-RNR1 is haploid, its reference haplotype is named "Reference"
+_OUTSIDE_REFERENCE = {"MT-RNR1": "Reference"}
+
+
+@functools.lru_cache(maxsize=None)
+def reference_diplotype(gene: str) -> str | None:
+    """Diplotype of a patient with the typical genotype: the reference named allele of the gene's PharmCAT
+    definition, twice (``*38/*38`` for CYP2C19 on GRCh38), unless overridden; None for HLA genes (their
+    reference state is "negative" for every allele a guideline names)."""
+    if gene in REFERENCE_DIPLOTYPE_OVERRIDES:
+        return REFERENCE_DIPLOTYPE_OVERRIDES[gene]
+    if gene in _OUTSIDE_REFERENCE:
+        return _OUTSIDE_REFERENCE[gene]
+    path = data_dir() / "alleles" / f"{gene}_translation.json"
+    if not path.exists():
+        return None
+    ref = next(na["name"] for na in json.loads(path.read_text())["namedAlleles"] if na["reference"])
+    return f"{ref}/{ref}"
+
+
+def _reference_keys(gene: str, status_alleles: set[str]) -> tuple[frozenset, dict | None]:
+    """Lookup values of the reference diplotype (phenotype, activity score, allele status, counts)."""
+    dip = reference_diplotype(gene)
+    if dip is None:
+        return frozenset(f"{a} negative" for a in status_alleles), None
+    parts = dip.split("/")
+    pheno, act = phenotype_of(gene, parts[0], parts[1] if len(parts) > 1 else None)
+    return gene_keys(gene, "called", dip, pheno, act, status_alleles)
+
+
+def _has_result(keys: frozenset, counts: dict | None) -> bool:
+    """A gene state that says something about the patient (not uncalled, not indeterminate, not a tie)."""
+    if NO_RESULT in keys or INDETERMINATE in keys or "n/a" in keys:
+        return False
+    return bool(keys) or counts is not None
+
+
+def _rec_text(r: dict) -> str:
+    text = html_to_text(r["text"]["html"])
+    pop = r.get("population")
+    return f"[{pop}] {text}" if pop and pop != "general" else text
+
+
+def _rec_drugs(r: dict, gl: Guideline) -> list[str]:
+    return [c["name"] for c in r.get("relatedChemicals") or []] or list(gl.drugs)
+
+
+def _changes_dose_or_drug(r: dict) -> bool:
+    """PharmGKB's flags on the recommendation: it gives dosing information or names an alternate drug.
+    (otherPrescribingGuidance, monitoring or counselling, leaves the prescription as it is.)"""
+    return bool(r.get("dosingInformation") or r.get("alternateDrugAvailable"))
+
+
+def changes_prescription(r: dict, drug: str, reference: list[dict], gl: Guideline) -> bool:
+    """Whether recommendation ``r`` for ``drug`` is actionable against ``reference``, the recommendations the
+    same patient would get with the reference genotype (:func:`reference_state`).
+
+    Not actionable when the reference gets the same text (population included), or when neither ``r`` nor
+    the reference changes the dose or the drug (:func:`_changes_dose_or_drug`: DPWG's "NO action is
+    required" and "the guideline does not provide a recommendation for normal metabolizers" both mean
+    standard prescribing). A reference without a recommendation for the drug counts as standard prescribing
+    (DPWG's HLA guidelines only have a "positive" recommendation).
+    """
+    ref = [x for x in reference if drug in _rec_drugs(x, gl)]
+    same_pop = [x for x in ref if x.get("population") == r.get("population")]
+    ref = same_pop or ref
+    text = _rec_text(r)
+    if any(_rec_text(x) == text for x in ref):
+        return False
+    return _changes_dose_or_drug(r) or any(_changes_dose_or_drug(x) for x in ref)
+
+
+def reference_state(gl: Guideline, state: dict, status_alleles: dict[str, set[str]]) -> dict:
+    """The sample's state with every guideline gene that has a result replaced by the reference genotype's."""
+    return {g: (_reference_keys(g, status_alleles.get(g, set())) if _has_result(*state[g]) else state[g])
+            for g in gl.genes}
+
+
 def _gene_states(calls: pd.DataFrame, samples: list[str]) -> dict[str, tuple[np.ndarray, list]]:
     """Per gene: int code per sample (0 = gene absent) and the distinct (status, diplotype, phenotype,
     activity) states the codes index (state 0 = absent)."""
@@ -238,17 +326,15 @@ def recommend_index(calls: pd.DataFrame, sources: tuple[str, ...] = ("CPIC", "DP
                     ids.append(len(templates))
                     templates.append({**base, "drug": drug, "recommendation": text, "classification": "",
                                       "implications": "", "actionable": False})
+            reference = _find(gl, reference_state(gl, state, status_alleles)) if matched else []
             for r in matched:
-                text = html_to_text(r["text"]["html"])
-                pop = r.get("population")
-                if pop and pop != "general":
-                    text = f"[{pop}] {text}"
-                for drug in [c["name"] for c in r.get("relatedChemicals") or []] or list(gl.drugs):
+                text = _rec_text(r)
+                for drug in _rec_drugs(r, gl):
                     ids.append(len(templates))
                     templates.append({**base, "drug": drug, "recommendation": text,
                                       "classification": (r.get("classification") or {}).get("term", ""),
                                       "implications": " | ".join(r.get("implications") or []),
-                                      "actionable": bool(r.get("dosingInformation") or r.get("alternateDrugAvailable"))})
+                                      "actionable": changes_prescription(r, drug, reference, gl)})
             tmpl_of_u.append(ids)
         # expand: every sample gets the template rows of its combination
         counts = np.array([len(t) for t in tmpl_of_u], np.int64)
