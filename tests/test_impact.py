@@ -1,6 +1,8 @@
 """hpcgen impact on local runs (process accounting) and its formulas; Slurm runs are checked in test_slurm.py."""
 from __future__ import annotations
 
+import datetime
+
 import json
 
 import pytest
@@ -29,19 +31,34 @@ def test_sacct_value_parsers():
 
 
 def test_fold_adds_up_requeued_runs_and_takes_peak_rss():
-    header = "JobID|JobName|State|ElapsedRaw|CPUTimeRAW|TotalCPU|AllocCPUS|AllocTRES|MaxRSS|ConsumedEnergyRaw|Start|End|NodeList"
+    header = "JobID|JobName|State|ElapsedRaw|CPUTimeRAW|TotalCPU|AllocCPUS|AllocTRES|MaxRSS|ConsumedEnergyRaw|Start|End|NodeList|Submit"
     assert header.split("|") == __import__("hpcgen.impact.sacct", fromlist=["FIELDS"]).FIELDS
     rows = [
-        "7|ck|REQUEUED|10|20|00:05.000|2|cpu=2,mem=1G,node=1||0|2026-01-01T00:00:00|2026-01-01T00:00:10|n1",
-        "7.batch|batch|CANCELLED|10|20|00:05.000|2|cpu=2,mem=1G,node=1|1000K|0|2026-01-01T00:00:00|2026-01-01T00:00:10|n1",
-        "7|ck|COMPLETED|30|60|00:20.000|2|cpu=2,gres/gpu=1,mem=1G,node=1||5400|2026-01-01T00:01:00|2026-01-01T00:01:30|n1",
-        "7.0|python|COMPLETED|30|60|00:20.000|2|cpu=2,mem=1G,node=1|3000K|0|2026-01-01T00:01:00|2026-01-01T00:01:30|n1",
-        "8_[0-3]|arr|PENDING|0|0|00:00:00|1|||0|Unknown|Unknown|None",
+        "7|ck|REQUEUED|10|20|00:05.000|2|cpu=2,mem=1G,node=1||0|2026-01-01T00:00:00|2026-01-01T00:00:10|n1|2025-12-31T23:59:58",
+        "7.batch|batch|CANCELLED|10|20|00:05.000|2|cpu=2,mem=1G,node=1|1000K|0|2026-01-01T00:00:00|2026-01-01T00:00:10|n1|2025-12-31T23:59:58",
+        "7|ck|COMPLETED|30|60|00:20.000|2|cpu=2,gres/gpu=1,mem=1G,node=1||5400|2026-01-01T00:01:00|2026-01-01T00:01:30|n1|2026-01-01T00:00:40",
+        "7.0|python|COMPLETED|30|60|00:20.000|2|cpu=2,mem=1G,node=1|3000K|0|2026-01-01T00:01:00|2026-01-01T00:01:30|n1|2026-01-01T00:00:40",
+        "8_[0-3]|arr|PENDING|0|0|00:00:00|1|||0|Unknown|Unknown|None|2026-01-01T00:00:00",
     ]
     (job,) = fold("\n".join(rows)).values()
     assert job["runs"] == 2 and job["state"] == "COMPLETED" and job["elapsed_s"] == 40 and job["cpu_time_s"] == 80
     assert job["total_cpu_s"] == 25 and job["max_rss_bytes"] == 3000 * 1024 and job["gpus"] == 1
     assert job["energy_j"] == 5400
+    assert job["submit"] == "2025-12-31T23:59:58"  # the first run's (a requeue resubmits)
+
+
+def test_same_submission_tells_a_reused_job_id():
+    from hpcgen.impact.accounting import same_submission
+
+    local = datetime.datetime(2026, 11, 28, 15, 0, 0).astimezone()  # sacct prints local time without a zone
+    sacct_submit = local.replace(tzinfo=None).isoformat(timespec="seconds")
+    recorded = local.astimezone(datetime.timezone.utc).isoformat(timespec="seconds")
+    assert same_submission(recorded, sacct_submit)
+    later = (local + datetime.timedelta(seconds=5)).astimezone(datetime.timezone.utc).isoformat(timespec="seconds")
+    assert same_submission(later, sacct_submit)  # the ledger writes just after submitting
+    reused = (local + datetime.timedelta(days=40)).astimezone(datetime.timezone.utc).isoformat(timespec="seconds")
+    assert not same_submission(reused, sacct_submit) and not same_submission(sacct_submit, reused.replace("+00:00", ""))
+    assert same_submission(None, sacct_submit) and same_submission(recorded, "Unknown")
 
 
 def test_impact_of_a_local_run(tmp_path):

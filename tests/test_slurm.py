@@ -208,6 +208,18 @@ def test_impact_from_sacct_matches_sacct(cluster, run_dir, tmp_path):
     assert burn_job["max_rss_mb"] >= 90  # and its 96 MB buffer
     assert jobs[env["SLURM_JOB_ID"]]["gpus"] == 2
     assert "burn" in proc.stdout and "TOTAL" in proc.stdout
+    # a ledger whose id now names another job (ids wrap; a controller restarted without state reuses them):
+    # the record says it was submitted 40 days after sacct's job with that id, so it is not accounted
+    import datetime
+
+    from hpcgen.dispatch.records import append_record
+    from hpcgen.impact import compute_impact
+
+    later = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=40)).isoformat(timespec="seconds")
+    append_record(run_dir, {"job_id": burn_job["job_id"], "stage": "burn", "submitted": later})
+    again = {j["job_id"]: j for j in compute_impact(run_dir)["jobs"]}
+    assert "id was reused" in again[burn_job["job_id"]]["source"] and again[burn_job["job_id"]].get("cpu_hours") is None
+    assert all(again[j]["source"] == "sacct" for j in again if j != burn_job["job_id"])
 
 
 def test_dask_cluster_on_slurm(cluster, tmp_path):

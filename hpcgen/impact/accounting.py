@@ -30,10 +30,39 @@ def green_algorithms_kwh(core_hours_used: float, gpu_hours: float, mem_gb: float
     return watt_hours * constants["pue"] / 1000.0
 
 
+SAME_JOB_TOLERANCE_S = 600  # recorded submission vs sacct's Submit: clock skew and submission latency
+
+
+def same_submission(recorded: str | None, sacct_submit: str | None, tolerance_s: float = SAME_JOB_TOLERANCE_S) -> bool:
+    """Whether sacct's row for a job id is the job the ledger recorded, by submission time.
+
+    Slurm reuses job ids (they wrap at MaxJobId; a controller restarted without its state starts again), so an
+    id alone may name another, later or earlier, job. ``recorded`` is jobs.jsonl's ``submitted`` (ISO 8601, UTC,
+    written just after submission); ``sacct_submit`` is sacct's Submit (local time, no zone). Unknown times
+    compare as the same job.
+    """
+    from datetime import datetime
+
+    if not recorded or not sacct_submit or sacct_submit in {"Unknown", "None"}:
+        return True
+    try:
+        rec_t = datetime.fromisoformat(recorded)
+        acct_t = datetime.fromisoformat(sacct_submit)
+    except ValueError:
+        return True
+    rec_t = rec_t if rec_t.tzinfo else rec_t.astimezone()
+    acct_t = acct_t if acct_t.tzinfo else acct_t.astimezone()  # sacct prints this machine's local time
+    return abs((rec_t - acct_t).total_seconds()) <= tolerance_s
+
+
 def _slurm_job(rec: dict[str, Any], acct: dict[str, Any] | None) -> dict[str, Any]:
     out: dict[str, Any] = {"source": "sacct"}
     if acct is None:
         out.update(source="jobs.jsonl (not in sacct)", state=rec.get("state", "UNKNOWN"))
+        return out
+    if not same_submission(rec.get("submitted"), acct.get("submit")):
+        out.update(source=f"jobs.jsonl (sacct's job {rec['job_id']} was submitted at {acct.get('submit')}, this one at "
+                          f"{rec.get('submitted')}: the id was reused; not accounted)", state=rec.get("state", "UNKNOWN"))
         return out
     wall_h = acct["elapsed_s"] / 3600
     mem_gb = (acct["mem_bytes"] or 0) / 1e9

@@ -10,7 +10,7 @@ from hpcgen.errors import HpcgenError
 
 FIELDS = [
     "JobID", "JobName", "State", "ElapsedRaw", "CPUTimeRAW", "TotalCPU", "AllocCPUS", "AllocTRES", "MaxRSS",
-    "ConsumedEnergyRaw", "Start", "End", "NodeList",
+    "ConsumedEnergyRaw", "Start", "End", "NodeList", "Submit",
 ]
 BATCH = 100  # job ids per sacct call: one call per hundred jobs, never one per job
 
@@ -88,7 +88,7 @@ def fold(text: str) -> dict[str, dict[str, Any]]:
         job = jobs.setdefault(base, {"job_id": base, "runs": 0, "elapsed_s": 0.0, "cpu_time_s": 0.0,
                                      "total_cpu_s": 0.0, "max_rss_bytes": None, "energy_j": 0.0,
                                      "state": None, "alloc_cpus": 0, "gpus": 0, "mem_bytes": None,
-                                     "start": None, "end": None, "node_list": None, "name": None})
+                                     "start": None, "end": None, "node_list": None, "name": None, "submit": None})
         energy = float(row["ConsumedEnergyRaw"]) if row["ConsumedEnergyRaw"].strip() not in {"", "0"} else 0.0
         rss = parse_size(row["MaxRSS"])
         if rss is not None:
@@ -108,6 +108,7 @@ def fold(text: str) -> dict[str, dict[str, Any]]:
         job["mem_bytes"] = parse_size(tres.get("mem", "")) if tres.get("mem") else job["mem_bytes"]
         job["energy_j"] += energy
         job["start"] = job["start"] or row["Start"]
+        job["submit"] = job["submit"] or row.get("Submit")  # the first run's: a requeue resubmits
         job["end"] = row["End"]
         job["node_list"] = row["NodeList"]
     for job in jobs.values():
