@@ -29,9 +29,8 @@ from numba.extending import intrinsic
 from llvmlite import ir
 
 from .accelerate import jit
-from .qc_counts import (CLASS_INDEL, CLASS_TS, CLASS_TV, N_SAMPLE_COLS, N_VARIANT_COLS, S_AUTO_CALLED, S_AUTO_HOM,
-                        S_HAP_ALT, S_HAP_REF, S_HET, S_HOM_ALT, S_HOM_REF, S_INDEL, S_MISSING, S_TS, S_TV, V_AC, V_AN,
-                        V_HAP_ALT, V_HAP_REF, V_HET, V_HOM_ALT, V_HOM_REF, V_MISSING)
+from .qc_counts import (N_SAMPLE_COLS, N_VARIANT_COLS, S_AUTO_HOM, V_AC, V_AN, V_HAP_ALT, V_HAP_REF, V_HET, V_HOM_ALT,
+                        V_HOM_REF, V_MISSING, add_category_counts)
 
 WORD_BITS = 64
 _M4 = np.uint64(0x1111111111111111)  # bit 0 of every 4-bit lane
@@ -366,30 +365,7 @@ def hardcall_counts(bits, hap, exact, n_samples, vclass, autosomal):
             continue
         _fold_nibbles(nib[cat], byt[cat], types[cat])
         _flush_bytes(byt[cat], tot[cat], types[cat])
-        cls = cat >> 1
-        auto = (cat & 1) == 1
-        for s in range(n_samples):
-            het = tot[cat, 0, s]
-            ha = tot[cat, 1, s]
-            hpr = tot[cat, 2, s]
-            hpa = tot[cat, 3, s]
-            miss = miss_cat[cat, s]
-            hr = n_cat[cat] - het - ha - hpr - hpa - miss
-            sc[s, S_MISSING] += miss
-            sc[s, S_HOM_REF] += hr
-            sc[s, S_HET] += het
-            sc[s, S_HOM_ALT] += ha
-            sc[s, S_HAP_REF] += hpr
-            sc[s, S_HAP_ALT] += hpa
-            if cls == CLASS_TS:
-                sc[s, S_TS] += het + ha
-            elif cls == CLASS_TV:
-                sc[s, S_TV] += het + ha
-            elif cls == CLASS_INDEL:
-                sc[s, S_INDEL] += het + ha
-            if auto:
-                sc[s, S_AUTO_CALLED] += hr + het + ha
-                sc[s, S_AUTO_HOM] += hr + ha
+        add_category_counts(sc, cat, n_cat[cat], tot[cat, 0], tot[cat, 1], tot[cat, 2], tot[cat, 3], miss_cat[cat])
     het_out = np.empty((n_samples, 3), dtype=np.float64)
     for s in range(n_samples):
         het_out[s, HET_OBS] = obs_total - nd_in[s]

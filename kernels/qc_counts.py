@@ -229,31 +229,48 @@ def _block_counts_diploid(g, vclass, autosomal):
             continue
         if pending[cat] > 0:
             _flush_packed(acc[cat], per[cat])
-        cls = cat >> 1
-        auto = (cat & 1) == 1
-        for s in range(n_smp):
-            het = per[cat, s, 0]
-            ha = per[cat, s, 1]
-            hpr = per[cat, s, 2]
-            hpa = per[cat, s, 3]
-            miss = per[cat, s, 4]
-            hr = n_cat[cat] - het - ha - hpr - hpa - miss
-            sc[s, S_MISSING] += miss
-            sc[s, S_HOM_REF] += hr
-            sc[s, S_HET] += het
-            sc[s, S_HOM_ALT] += ha
-            sc[s, S_HAP_REF] += hpr
-            sc[s, S_HAP_ALT] += hpa
-            if cls == CLASS_TS:
-                sc[s, S_TS] += het + ha
-            elif cls == CLASS_TV:
-                sc[s, S_TV] += het + ha
-            elif cls == CLASS_INDEL:
-                sc[s, S_INDEL] += het + ha
-            if auto:
-                sc[s, S_AUTO_CALLED] += hr + het + ha
-                sc[s, S_AUTO_HOM] += hr + ha
+        add_category_counts(sc, cat, n_cat[cat], per[cat, :, 0], per[cat, :, 1], per[cat, :, 2], per[cat, :, 3],
+                            per[cat, :, 4])
     return vc, sc
+
+
+@jit
+def add_category_counts(sc, cat, n_rows, het, hom_alt, hap_ref, hap_alt, missing):
+    """Add one variant category's per-sample call counts to the per-sample columns.
+
+    Parameters
+    ----------
+    sc : ndarray, int64, shape (n_samples, N_SAMPLE_COLS)
+        Updated in place.
+    cat : int
+        Category ``2 * class + autosomal`` (class CLASS_*; autosomal 0 or 1) of the ``n_rows`` variants counted.
+    het, hom_alt, hap_ref, hap_alt, missing : ndarray, int64, shape (>= n_samples,)
+        Per-sample calls of each kind over those variants; hom-ref is the rest.
+    """
+    cls = cat >> 1
+    auto = (cat & 1) == 1
+    for s in range(sc.shape[0]):
+        het_s = het[s]
+        ha = hom_alt[s]
+        hpr = hap_ref[s]
+        hpa = hap_alt[s]
+        miss = missing[s]
+        hr = n_rows - het_s - ha - hpr - hpa - miss
+        sc[s, S_MISSING] += miss
+        sc[s, S_HOM_REF] += hr
+        sc[s, S_HET] += het_s
+        sc[s, S_HOM_ALT] += ha
+        sc[s, S_HAP_REF] += hpr
+        sc[s, S_HAP_ALT] += hpa
+        if cls == CLASS_TS:
+            sc[s, S_TS] += het_s + ha
+        elif cls == CLASS_TV:
+            sc[s, S_TV] += het_s + ha
+        elif cls == CLASS_INDEL:
+            sc[s, S_INDEL] += het_s + ha
+        if auto:
+            sc[s, S_AUTO_CALLED] += hr + het_s + ha
+            sc[s, S_AUTO_HOM] += hr + ha
 
 
 def block_counts(g, vclass, autosomal):
