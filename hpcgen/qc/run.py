@@ -153,7 +153,7 @@ def run_qc(store_path: str | os.PathLike, out_dir: str | os.PathLike, *, config:
             counts = compute_counts(gt, vclass, auto, **ck)
         warm.join()
         timings["counts_s"] = time.perf_counter() - t
-        vt = variant_table(variants, counts, vclass, q)
+        vt = variant_table(variants, counts, vclass, q, threads=ck.get("num_workers", 1))
         st = sample_table(store.samples, counts, store.n_variants, q)
         if ancestry is not None:
             st.insert(1, "ancestry", ancestry.to_numpy())

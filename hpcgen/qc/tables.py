@@ -18,7 +18,20 @@ from hpcgen.qc.counts import HET_E, HET_O, HET_OBS, QcCounts
 _CLASS_NAMES = np.array(["other", "snv_ts", "snv_tv", "indel"])
 
 
-def variant_table(variants: pd.DataFrame, counts: QcCounts, vclass: np.ndarray, cfg: QcConfig) -> pd.DataFrame:
+def _hwe_lnp(het: np.ndarray, hom_ref: np.ndarray, hom_alt: np.ndarray, midp: bool, threads: int) -> np.ndarray:
+    """ln p of the exact HWE test per variant, the array cut in ``threads`` parts run on threads (nogil kernel)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from hpcgen.kernels.hwe import hwe_lnp_array
+
+    parts = np.array_split(np.arange(len(het)), max(1, min(threads, len(het) // 10_000 + 1)))
+    with ThreadPoolExecutor(len(parts)) as pool:
+        out = list(pool.map(lambda ix: hwe_lnp_array(het[ix], hom_ref[ix], hom_alt[ix], midp), parts))
+    return np.concatenate(out) if out else np.empty(0)
+
+
+def variant_table(variants: pd.DataFrame, counts: QcCounts, vclass: np.ndarray, cfg: QcConfig,
+                  threads: int = 1) -> pd.DataFrame:
     """Per-variant QC table.
 
     Parameters
@@ -29,6 +42,8 @@ def variant_table(variants: pd.DataFrame, counts: QcCounts, vclass: np.ndarray, 
     vclass : ndarray, uint8, shape (n_variants,)
     cfg : QcConfig
         Thresholds for the flags and the HWE mid-p setting.
+    threads : int
+        Threads for the HWE tests.
 
     Returns
     -------
@@ -36,8 +51,6 @@ def variant_table(variants: pd.DataFrame, counts: QcCounts, vclass: np.ndarray, 
         chrom, pos, id, ref, alt, class, counts (VARIANT_COLS), call_rate, af, maf, het_rate, hwe_p,
         hwe_log10p (-log10 p, exact even below 1e-308), fail_call_rate, fail_maf, fail_hwe, pass.
     """
-    from hpcgen.kernels.hwe import hwe_lnp_array
-
     vc = counts.variant
     n_samples = counts.sample.shape[0]
     out = variants[["chrom", "pos", "id", "ref", "alt"]].reset_index(drop=True).copy()
@@ -52,7 +65,7 @@ def variant_table(variants: pd.DataFrame, counts: QcCounts, vclass: np.ndarray, 
         out["af"] = af
         out["maf"] = np.minimum(af, 1.0 - af)
         out["het_rate"] = np.where(dip > 0, vc[:, K.V_HET] / dip, np.nan)
-    lnp = hwe_lnp_array(vc[:, K.V_HET].copy(), vc[:, K.V_HOM_REF].copy(), vc[:, K.V_HOM_ALT].copy(), cfg.hwe_midp)
+    lnp = _hwe_lnp(vc[:, K.V_HET].copy(), vc[:, K.V_HOM_REF].copy(), vc[:, K.V_HOM_ALT].copy(), cfg.hwe_midp, threads)
     out["hwe_p"] = np.exp(lnp)
     out["hwe_log10p"] = -lnp / np.log(10.0)
     out["fail_call_rate"] = ~(out["call_rate"].to_numpy() >= cfg.min_call_rate)
