@@ -14,14 +14,22 @@ from pgx_helpers import definition_records, write_vcf
 
 GENE_COLS = ["sample", "gene", "diplotype", "phenotype", "activity_score", "call_status", "missing_positions",
              "warnings", "source"]
-DRUG_COLS = ["sample", "drug", "source", "genes", "phenotypes", "recommendation", "classification",
-             "implications", "actionable", "guideline_id", "guideline_version"]
+DRUG_COLS = ["sample", "drug", "source", "genes", "phenotypes", "recommendation_id", "classification",
+             "actionable", "guideline_id", "guideline_version"]
+REC_COLS = ["recommendation_id", "recommendation", "implications"]
 
 
 def _read_tsv(path):
     first = path.read_text().splitlines()[0]
     assert first.startswith("# schema=") and "data_version=" in first
     return pd.read_csv(path, sep="\t", skiprows=1, dtype=str, keep_default_na=False), first
+
+
+def _read_drugs(folder):
+    """drugs.tsv joined with recommendations.tsv (the texts back on every row)."""
+    from hpcgen.pgx.outputs import read_drugs
+
+    return read_drugs(folder)[0]
 
 
 @pytest.fixture(scope="module")
@@ -37,15 +45,19 @@ def example_out(shared_pgx, tmp_path_factory):
 
 def test_outputs_follow_the_contract(example_out):
     genes, head = _read_tsv(example_out / "genes.tsv")
-    drugs, _ = _read_tsv(example_out / "drugs.tsv")
+    drugs, drugs_head = _read_tsv(example_out / "drugs.tsv")
+    recs, recs_head = _read_tsv(example_out / "recommendations.tsv")
     manifest = json.loads((example_out / "manifest.json").read_text())
     version = manifest["data_version"]
-    assert f"data_version={version}" in head
-    assert list(genes.columns) == GENE_COLS and list(drugs.columns) == DRUG_COLS
-    for name in ("genes", "drugs"):
+    assert f"data_version={version}" in head and f"data_version={version}" in recs_head
+    assert "schema=hpcgen.pgx.drugs/2 " in drugs_head and "schema=hpcgen.pgx.recommendations/1 " in recs_head
+    assert list(genes.columns) == GENE_COLS and list(drugs.columns) == DRUG_COLS and list(recs.columns) == REC_COLS
+    assert set(drugs.recommendation_id) == set(recs.recommendation_id) and recs.recommendation_id.is_unique
+    assert {"recommendations.tsv", "recommendations.parquet", "drugs.tsv"} <= set(manifest["files"])
+    for name, frame in (("genes", genes), ("drugs", drugs), ("recommendations", recs)):
         table = pq.read_table(example_out / f"{name}.parquet")
         assert table.schema.metadata[b"data_version"].decode() == version
-        assert table.num_rows == len(genes if name == "genes" else drugs)
+        assert table.num_rows == len(frame)
     doc = json.loads((example_out / "samples" / "Sample_1.json").read_text())
     assert doc["schema"] == "hpcgen.pgx.sample/1" and doc["data_version"] == version
     assert {g["gene"] for g in doc["genes"]} == set(genes["gene"])
@@ -57,7 +69,7 @@ def test_outputs_follow_the_contract(example_out):
 
 def test_outside_calls_drive_phenotypes_and_recommendations(example_out):
     genes, _ = _read_tsv(example_out / "genes.tsv")
-    drugs, _ = _read_tsv(example_out / "drugs.tsv")
+    drugs = _read_drugs(example_out)
     cyp2d6 = genes[genes.gene == "CYP2D6"].iloc[0]
     assert (cyp2d6.call_status, cyp2d6.source, cyp2d6.phenotype, cyp2d6.activity_score) == \
         ("outside_call", "outside", "Intermediate Metabolizer", "1.0")
@@ -233,7 +245,7 @@ def test_sample_with_every_position_missing_is_not_called(tmp_path):
     proc = run_hpcgen("pgx", "call", str(vcf), "--out", str(out), "--no-pseudonymize")
     assert proc.returncode == 0, proc.stderr
     genes, _ = _read_tsv(out / "genes.tsv")
-    drugs, _ = _read_tsv(out / "drugs.tsv")
+    drugs = _read_drugs(out)
     empty = genes[genes["sample"] == "EMPTY"]
     assert len(empty) == 19 and set(empty.call_status) == {"not_called"}
     assert set(empty.phenotype) == {"No Result"}

@@ -276,7 +276,7 @@ def recommend_index(calls: pd.DataFrame, sources: tuple[str, ...] = ("CPIC", "DP
                     ) -> tuple[list[str], np.ndarray, np.ndarray, pd.DataFrame]:
     """Recommendations as indices: (samples, sample_idx, template_idx, templates).
 
-    ``templates`` holds one row per distinct output row content (drugs.tsv columns except ``sample``);
+    ``templates`` holds one row per distinct output row content (joined drug-row columns except ``sample``);
     row k of the result is ``templates.iloc[template_idx[k]]`` for ``samples[sample_idx[k]]``. Work is
     done once per distinct combination of a guideline's gene states; the cohort only costs index arrays.
     """
@@ -354,7 +354,8 @@ def recommend_index(calls: pd.DataFrame, sources: tuple[str, ...] = ("CPIC", "DP
 
 
 def recommend(calls: pd.DataFrame, sources: tuple[str, ...] = ("CPIC", "DPWG")) -> pd.DataFrame:
-    """Recommendations for every sample of ``calls`` (genes rows with phenotypes), as drugs.tsv rows.
+    """Recommendations for every sample of ``calls`` (genes rows with phenotypes), as joined drug rows (texts
+    inline; :mod:`hpcgen.pgx.outputs` writes them as drugs.tsv + recommendations.tsv).
 
     One row per sample, drug, guideline and matching recommendation (several when the guideline splits
     by population); sorted by sample (input order), drug, source.
