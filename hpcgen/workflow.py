@@ -88,7 +88,8 @@ def run(profile: str | None, configfile: str | None, cores: int, dry_run: bool, 
         out = work / data["workflow"]["outdir"]
         click.echo(f"\nhpcgen: results are in {out}")
         for label, rel in [("store", "store/manifest.json"), ("QC report", "qc/qc_report.html"), ("PGx calls", "pgx/genes.tsv"),
-                           ("drug recommendations", "pgx/drugs.tsv"), ("dose predictions", "predictions/predictions.tsv"),
+                           ("drug recommendations", "pgx/drugs.tsv"), ("recommendation texts", "pgx/recommendations.tsv"),
+                           ("dose predictions", "predictions/predictions.tsv"),
                            ("clinician reports", "reports/index.html"), ("impact", "impact/impact.json")]:
             if (out / rel).exists():
                 click.echo(f"  {label:22s} {out / rel}")

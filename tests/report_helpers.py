@@ -1,7 +1,8 @@
 """Helpers for the report tests: a small pgx calls folder written to the contract, and a browser.
 
 The fixture folder follows docs/CONTRACTS.md ("pgx") exactly as `hpcgen pgx call` writes it (TSV with a
-leading ``#`` data-version line, Parquet, per-sample JSON, manifest), with clinically realistic calls:
+leading ``#`` data-version line, Parquet, drugs with a recommendation_id and the texts in recommendations,
+per-sample JSON with the texts inline, manifest), with clinically realistic calls:
 CYP2C19 *2/*2 poor metabolizer (clopidogrel: alternative), DPYD activity score 1 (fluoropyrimidines at
 50%), TPMT *1/*3A intermediate (thiopurines reduced), and hostile sample IDs for the injection tests.
 """
@@ -73,10 +74,14 @@ def fixture_rows(samples: dict[str, str]) -> tuple[list[dict], list[dict]]:
 
 def write_pgx_calls(out: Path, samples: dict[str, str], *, with_parquet: bool = True) -> Path:
     """Write a pgx calls folder (contract "pgx") for ``samples``; return ``out``."""
+    from hpcgen.pgx.outputs import split_recommendations
+
     out.mkdir(parents=True, exist_ok=True)
     genes, drugs = fixture_rows(samples)
-    for stem, rows, cols in (("genes", genes, GENE_COLUMNS), ("drugs", drugs, DRUG_COLUMNS)):
-        frame = pd.DataFrame(rows, columns=cols)
+    # drugs.tsv refers to recommendations.tsv by recommendation_id (schema hpcgen.pgx.drugs/2)
+    drug_table, rec_table = split_recommendations(pd.DataFrame(drugs, columns=DRUG_COLUMNS))
+    for stem, frame in (("genes", pd.DataFrame(genes, columns=GENE_COLUMNS)), ("drugs", drug_table),
+                        ("recommendations", rec_table)):
         tsv = frame.copy()
         for col in ("missing_positions", "warnings", "genes", "phenotypes"):
             if col in tsv:

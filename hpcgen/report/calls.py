@@ -14,11 +14,19 @@ from typing import Any
 import pandas as pd
 
 from hpcgen.errors import InputError
+from hpcgen.pgx.outputs import join_recommendations
 
 GENE_COLUMNS = [
     "sample", "gene", "diplotype", "phenotype", "activity_score", "call_status",
     "missing_positions", "warnings", "source",
 ]
+# drugs.tsv (schema hpcgen.pgx.drugs/2): texts by recommendation_id, in recommendations.tsv
+DRUG_TABLE_COLUMNS = [
+    "sample", "drug", "source", "genes", "phenotypes", "recommendation_id", "classification",
+    "actionable", "guideline_id", "guideline_version",
+]
+RECOMMENDATION_COLUMNS = ["recommendation_id", "recommendation", "implications"]
+# a drug row once joined with its texts (what the report and the per-sample JSON use)
 DRUG_COLUMNS = [
     "sample", "drug", "source", "genes", "phenotypes", "recommendation", "classification",
     "implications", "actionable", "guideline_id", "guideline_version",
@@ -149,7 +157,7 @@ def _rows(frame: pd.DataFrame, path: Path, columns: list[str]) -> dict[str, list
 
 
 def load_calls(folder: str | Path) -> CallSet:
-    """Load a pgx calls folder (manifest, genes and drugs tables).
+    """Load a pgx calls folder (manifest, genes and drugs tables, drugs joined with their recommendation texts).
 
     Raises
     ------
@@ -167,7 +175,13 @@ def load_calls(folder: str | Path) -> CallSet:
     if not isinstance(manifest, dict):
         raise InputError("manifest must be a JSON object", manifest_path)
     genes_frame, genes_path = read_table(folder, "genes", GENE_COLUMNS)
-    drugs_frame, drugs_path = read_table(folder, "drugs", DRUG_COLUMNS)
+    drugs_frame, drugs_path = read_table(folder, "drugs", [c for c in DRUG_TABLE_COLUMNS if c != "recommendation_id"])
+    if "recommendation_id" not in drugs_frame.columns:
+        old = "recommendation" in drugs_frame.columns
+        hint = " (texts inline: drugs schema hpcgen.pgx.drugs/1; rerun `hpcgen pgx call`)" if old else ""
+        raise InputError(f"missing column(s) recommendation_id{hint}", drugs_path, "header")
+    recs_frame, recs_path = read_table(folder, "recommendations", RECOMMENDATION_COLUMNS)
+    drugs_frame = join_recommendations(drugs_frame, recs_frame, drugs_path, recs_path)
     genes = _rows(genes_frame, genes_path, GENE_COLUMNS)
     drugs = _rows(drugs_frame, drugs_path, DRUG_COLUMNS)
     samples = sorted(set(genes) | set(drugs))
