@@ -5,6 +5,11 @@
 # stage runs as one job through hpcgen.dispatch, recorded in RUN_DIR for `hpcgen impact`.
 
 PGX_SEX_SHEET = f"{DATA_DIR}/samples.tsv"
+# the output tables' schemas: a param, so that results written by an older hpcgen in another layout are redone
+# (Snakemake reruns a rule whose params changed) instead of being handed to a report that refuses them
+from hpcgen.pgx.outputs import TABLE_SCHEMA as _PGX_TABLE_SCHEMA
+
+_PGX_SCHEMAS = ",".join(f"{k}={v}" for k, v in sorted(_PGX_TABLE_SCHEMA.items()))
 
 _pgx_inputs = {"store": STORE_MANIFEST}
 _pgx_sheet_args = ""
@@ -25,6 +30,7 @@ rule pgx:
         out=PGX_DIR,
         sheet=_pgx_sheet_args,
         run_dir=RUN_DIR,
+        schemas=_PGX_SCHEMAS,
     shell:
         "{HPCGEN} pgx call {params.store} --out {params.out} {params.sheet}"
         " --config {EFFECTIVE_CONFIG} --profile {PROFILE} --run-dir {params.run_dir} > {log} 2>&1"
