@@ -61,6 +61,17 @@ def test_thread_pool_pass_equals_dask_pass(demo_store):
         np.testing.assert_array_equal(ours.sample, dask_counts.sample)
         np.testing.assert_array_equal(ours.singletons, dask_counts.singletons)
         np.testing.assert_allclose(ours.het, dask_counts.het, rtol=1e-12, atol=1e-9)
+    # the Dask graph over the planes (Slurm profiles), run here with the synchronous and threaded schedulers
+    import dask
+
+    from hpcgen.qc.counts import count_graph_store
+
+    for kwargs in ({"scheduler": "sync"}, {"scheduler": "threads", "num_workers": 2}):
+        (planes,) = dask.compute(count_graph_store(store, vclass, auto, 300), **kwargs)
+        np.testing.assert_array_equal(planes.variant, dask_counts.variant)
+        np.testing.assert_array_equal(planes.sample, dask_counts.sample)
+        np.testing.assert_array_equal(planes.singletons, dask_counts.singletons)
+        np.testing.assert_allclose(planes.het, dask_counts.het, rtol=1e-12, atol=1e-9)
     # and the rows themselves: the fast reader equals the h5py read of the whole store
     np.testing.assert_array_equal(np.concatenate([store.read_genotype_rows(i, 0, s.n_variants)
                                                   for i, s in enumerate(store.shards)]), store.genotypes())
@@ -99,9 +110,14 @@ def test_rows_the_planes_do_not_hold_are_counted_from_the_calls(tmp_path):
     from hpcgen.qc.annotate import autosomal, variant_classes
 
     vclass, auto = variant_classes(v["ref"], v["alt"]), autosomal(v["chrom"])
+    import dask
+
+    from hpcgen.qc.counts import count_graph_store
+
     calls = compute_counts_store(store, vclass, auto, threads=2, block_variants=300, hardcalls=False)
-    for threads, block in [(2, 300), (1, 1000)]:
-        planes = compute_counts_store(store, vclass, auto, threads=threads, block_variants=block, hardcalls=True)
+    on_dask = dask.compute(count_graph_store(store, vclass, auto, 256), scheduler="sync")[0]
+    for planes in [compute_counts_store(store, vclass, auto, threads=threads, block_variants=block, hardcalls=True)
+                   for threads, block in [(2, 300), (1, 1000)]] + [on_dask]:
         np.testing.assert_array_equal(planes.variant, calls.variant)
         np.testing.assert_array_equal(planes.sample, calls.sample)
         np.testing.assert_array_equal(planes.singletons, calls.singletons)

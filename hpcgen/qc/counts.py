@@ -212,17 +212,61 @@ def _row_tasks(store, block_variants: int) -> list[tuple[int, int, int, int]]:
     return tasks
 
 
+Task = tuple[int, int, int, int]  # (shard index, first row, end row, first store row): see _row_tasks
+
+
+def _calls_counts(g: np.ndarray, vcl: np.ndarray, au: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(variant counts, sample counts, het sums, singletons) of int8 rows: the fused count, then the second look."""
+    from hpcgen.kernels.qc_counts import block_counts
+
+    vc, sc = block_counts(g, vcl, au)
+    return (vc, *_finish_block(g, sc, _row_weights(vc, au)))
+
+
+def read_block(store, task: Task, hardcalls: bool = True) -> tuple[Any, ...]:
+    """The calls of one task's rows: ``(bits, hap, exact, odd rows, their int8 calls)`` from the bit-planes, or
+    ``(int8 calls,)`` when the shard has none (or ``hardcalls`` is False). LZ4 is decoded without the GIL."""
+    i, a, b, _ = task
+    if not (hardcalls and store.shards[i].hardcall):
+        return (store.read_genotype_rows(i, a, b),)
+    bits, hap, exact = store.read_hardcall_rows(i, a, b)
+    rest = np.flatnonzero(exact == 0)
+    if not rest.size:
+        return bits, hap, exact, rest, None
+    # the few rows the planes do not hold, as int8 calls, read run by run (not the whole block: wide cohorts)
+    runs = np.split(rest, np.flatnonzero(np.diff(rest) > 1) + 1)
+    g_rest = np.concatenate([store.read_genotype_rows(i, a + int(r[0]), a + int(r[-1]) + 1) for r in runs])
+    return bits, hap, exact, rest, g_rest
+
+
+def count_block(block: tuple[Any, ...], n_samples: int, vcl: np.ndarray, au: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(variant counts, sample counts, het sums, singletons) of a block from :func:`read_block`."""
+    if len(block) == 1:
+        return _calls_counts(block[0], vcl, au)
+    from hpcgen.kernels.hardcalls import hardcall_counts
+
+    bits, hap, exact, rest, g_rest = block
+    vc, sc, h, single = hardcall_counts(bits, hap, exact, n_samples, vcl, au)
+    if rest.size:  # rows the planes do not hold exactly: from the int8 calls
+        vc2, sc2, h2, single2 = _calls_counts(g_rest, vcl[rest], au[rest])
+        vc[rest] = vc2
+        sc += sc2
+        h += h2
+        single += single2
+    return vc, sc, h, single
+
+
 def compute_counts_store(store, vclass: np.ndarray, auto: np.ndarray, threads: int, block_variants: int,
                          hardcalls: bool = True, read_ahead_mb: int = 512,
                          kernels_ready: Callable[[], Any] | None = None) -> QcCounts:
     """The same totals as :func:`compute_counts`, read straight from the store by pools of threads.
 
     Used by the local profile: no Dask graph. Each task covers whole variant rows (all samples) of one
-    shard. Where the shard has hard-call bit-planes (``calls/hardcall``, 2 bits per call) the pass is
-    :func:`hpcgen.kernels.hardcalls.hardcall_counts`; rows the planes do not hold exactly (odd allele
-    codes) and shards without planes are read as int8 calls with
-    :meth:`GenotypeStore.read_genotype_rows`, counted with the fused int8 kernel, and the
-    frequency-dependent sums finished on the same rows while they are in memory.
+    shard (:func:`read_block`, :func:`count_block`). Where the shard has hard-call bit-planes
+    (``calls/hardcall``, 2 bits per call) the pass is :func:`hpcgen.kernels.hardcalls.hardcall_counts`; rows
+    the planes do not hold exactly (odd allele codes) and shards without planes are read as int8 calls,
+    counted with the fused int8 kernel, and the frequency-dependent sums finished on the same rows while they
+    are in memory.
 
     Reading and counting are two pools of ``threads`` threads: LZ4 chunks are decoded without the GIL,
     and reads run ahead of the counts by up to ``read_ahead_mb`` of decoded blocks, so they also overlap
@@ -254,53 +298,19 @@ def compute_counts_store(store, vclass: np.ndarray, auto: np.ndarray, threads: i
     het = np.zeros((n_smp, 3), dtype=np.float64)
     singletons = np.zeros(n_smp, dtype=np.int64)
 
-    def from_calls(g: np.ndarray, vcl: np.ndarray, au: np.ndarray) -> tuple[np.ndarray, ...]:
-        from hpcgen.kernels.qc_counts import block_counts
-
-        vc, sc = block_counts(g, vcl, au)
-        return (vc, *_finish_block(g, sc, _row_weights(vc, au)))
-
-    def uses_planes(task: tuple[int, int, int, int]) -> bool:
-        return hardcalls and store.shards[task[0]].hardcall
-
-    def read(task: tuple[int, int, int, int]) -> tuple[Any, ...]:
-        i, a, b, _ = task
-        if not uses_planes(task):
-            return (store.read_genotype_rows(i, a, b),)
-        bits, hap, exact = store.read_hardcall_rows(i, a, b)
-        rest = np.flatnonzero(exact == 0)
-        if not rest.size:
-            return bits, hap, exact, rest, None
-        # the few rows the planes do not hold, as int8 calls, read run by run (not the whole block: wide cohorts)
-        runs = np.split(rest, np.flatnonzero(np.diff(rest) > 1) + 1)
-        g_rest = np.concatenate([store.read_genotype_rows(i, a + int(r[0]), a + int(r[-1]) + 1) for r in runs])
-        return bits, hap, exact, rest, g_rest
-
-    def count(task: tuple[int, int, int, int], data: Future) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def count(task: Task, data: Future) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         i, a, b, k = task
         block = data.result()
         if kernels_ready is not None:
             kernels_ready()
-        vcl, au = vclass[k:k + b - a], auto[k:k + b - a]
-        if len(block) == 1:
-            vc, sc, h, single = from_calls(block[0], vcl, au)
-        else:
-            from hpcgen.kernels.hardcalls import hardcall_counts
-
-            bits, hap, exact, rest, g_rest = block
-            vc, sc, h, single = hardcall_counts(bits, hap, exact, n_smp, vcl, au)
-            if rest.size:  # rows the planes do not hold exactly: from the int8 calls
-                vc2, sc2, h2, single2 = from_calls(g_rest, vcl[rest], au[rest])
-                vc[rest] = vc2
-                sc += sc2
-                h += h2
-                single += single2
+        vc, sc, h, single = count_block(block, n_smp, vclass[k:k + b - a], auto[k:k + b - a])
         variant[k:k + b - a] = vc
         return sc, h, single
 
-    def block_bytes(task: tuple[int, int, int, int]) -> int:
+    def block_bytes(task: Task) -> int:
         rows = task[2] - task[1]
-        return rows * (16 * n_words(n_smp) if uses_planes(task) else n_smp * store.ploidy)
+        planes = hardcalls and store.shards[task[0]].hardcall
+        return rows * (16 * n_words(n_smp) if planes else n_smp * store.ploidy)
 
     workers = max(1, threads)
     budget = max(1, read_ahead_mb) << 20
@@ -314,11 +324,54 @@ def compute_counts_store(store, vclass: np.ndarray, auto: np.ndarray, threads: i
                 done, freed = pending.popleft()
                 _add(done.result(), sample, het, singletons)
                 ahead -= freed
-            pending.append((counters.submit(count, task, readers.submit(read, task)), size))
+            pending.append((counters.submit(count, task, readers.submit(read_block, store, task, hardcalls)), size))
             ahead += size
         while pending:
             _add(pending.popleft()[0].result(), sample, het, singletons)
     return QcCounts(variant=variant, sample=sample, het=het, singletons=singletons)
+
+
+def _store_task(store_path: str, task: Task, vcl: np.ndarray, au: np.ndarray) -> tuple[np.ndarray, ...]:
+    # one Dask task: open the store where the worker runs (nothing big travels), read and count whole rows
+    from hpcgen.store import GenotypeStore
+
+    store = GenotypeStore.open(store_path)
+    return count_block(read_block(store, task), store.n_samples, vcl, au)
+
+
+def count_graph_store(store, vclass: np.ndarray, auto: np.ndarray, block_variants: int):
+    """Build (not run) the Dask graph of the counting pass over a store with bit-planes (Slurm profiles).
+
+    One task per block of whole rows (:func:`_row_tasks`), as :func:`compute_counts_store` runs them in
+    process: each task opens the store on its worker, reads the planes and counts them; per-sample partials
+    are tree-summed, variant rows concatenated in store order. A block of rows is 16 bytes per 64 samples
+    per variant, so whole rows stay small even for biobank cohorts (no split along samples is needed).
+
+    Returns
+    -------
+    dask.delayed.Delayed
+        Computes to a :class:`QcCounts`.
+    """
+    import functools
+
+    import dask
+
+    delayed = functools.partial(dask.delayed, pure=True)
+    path = str(store.path)
+    parts = []
+    for task in _row_tasks(store, block_variants):
+        i, a, b, k = task
+        parts.append(delayed(_store_task, nout=4)(path, task, vclass[k:k + b - a], auto[k:k + b - a]))
+    if not parts:
+        n = store.n_samples
+        return delayed(QcCounts)(np.zeros((0, 8), np.int64), np.zeros((n, 11), np.int64), np.zeros((n, 3)),
+                                 np.zeros(n, np.int64))
+
+    def assemble(variant_rows, sample, het, singletons):
+        return QcCounts(variant=np.concatenate(variant_rows, axis=0), sample=sample, het=het, singletons=singletons)
+
+    return delayed(assemble)([p[0] for p in parts], _tree_sum([p[1] for p in parts], delayed),
+                             _tree_sum([p[2] for p in parts], delayed), _tree_sum([p[3] for p in parts], delayed))
 
 
 def _add(result: tuple[np.ndarray, np.ndarray, np.ndarray], sample: np.ndarray, het: np.ndarray,

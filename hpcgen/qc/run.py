@@ -147,6 +147,13 @@ def run_qc(store_path: str | os.PathLike, out_dir: str | os.PathLike, *, config:
             counts = compute_counts_store(store, vclass, auto, threads=ck["num_workers"],
                                           block_variants=_row_variants(store, cfg),
                                           read_ahead_mb=q.row_memory_mb * ck["num_workers"], kernels_ready=warm.join)
+        elif _has_planes(store):  # a Slurm profile: the same whole-row tasks on Dask workers
+            import dask
+
+            from hpcgen.qc.counts import count_graph_store
+
+            warm.join()
+            (counts,) = dask.compute(count_graph_store(store, vclass, auto, _row_variants(store, cfg)), **ck)
         else:
             warm.join()
             gt = genotype_blocks(store, cfg)
