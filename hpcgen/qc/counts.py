@@ -182,7 +182,7 @@ def start_warm_up() -> Any:
 
 
 def warm_up_kernels() -> None:
-    """Import numba and load the counting kernels from numba's cache (about 0.5 s in a new process).
+    """Import numba and load the counting kernels from numba's cache (about 0.7 s in a new process).
 
     ``hpcgen qc`` runs this in a thread while it reads the variant table, so the two overlap.
     """
@@ -198,7 +198,10 @@ def warm_up_kernels() -> None:
     hardcall_counts(np.zeros((2, 2, 1), dtype=np.uint64), np.zeros((2, 1), dtype=np.uint64), flags, 3, flags, flags)
 
 
-def _row_tasks(store, block_variants: int) -> list[tuple[int, int, int, int]]:
+Task = tuple[int, int, int, int]  # (shard index, first row, end row, first store row)
+
+
+def _row_tasks(store, block_variants: int) -> list[Task]:
     """(shard index, first row, end row, global first row) of every block, blocks aligned to store chunks."""
     cv = store.chunk_variants
     # whole store chunks per block when a block holds at least one (a chunk is decoded once), else a divisor
@@ -210,9 +213,6 @@ def _row_tasks(store, block_variants: int) -> list[tuple[int, int, int, int]]:
             tasks.append((i, a, b, k + a))
         k += shard.n_variants
     return tasks
-
-
-Task = tuple[int, int, int, int]  # (shard index, first row, end row, first store row): see _row_tasks
 
 
 def _calls_counts(g: np.ndarray, vcl: np.ndarray, au: np.ndarray) -> tuple[np.ndarray, ...]:
