@@ -26,11 +26,14 @@ def info(path: str, as_json: bool, verify: bool) -> None:
         "path": str(st.path), "schema": m["schema"], "hpcgen_version": m["hpcgen_version"], "build": st.build,
         "n_samples": st.n_samples, "n_variants": st.n_variants, "ploidy": st.ploidy, "contigs": m["contigs"],
         "n_shards": len(st.shards), "fields": st.fields, "source": m["source"], "store": m["store"], "created": m["created"],
+        # what speeds up QC: shards with 2-bit planes, and the one-file variant index (docs/store.md)
+        "hardcall_shards": sum(s.hardcall for s in st.shards if s.n_variants),
+        "variant_index": (m.get("variant_index") or {}).get("file"),
     }
     if verify:
         bad = st.verify()
         if bad:
-            raise InputError(f"shard checksum mismatch: {', '.join(bad)}", path)
+            raise InputError(f"checksum mismatch: {', '.join(bad)}", path)
         summary["verified"] = True
     if as_json:
         click.echo(json.dumps(summary, indent=1))

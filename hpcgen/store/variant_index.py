@@ -8,6 +8,7 @@ a reader falls back to the shards when the file is absent (older stores) or does
 """
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 INDEX_COLUMNS = (*S.VARIANT_FIELDS, "shard", "index_in_shard")
+log = logging.getLogger("hpcgen.store")
 
 
 def read_shard_variants(path: str | os.PathLike, a: int, b: int) -> dict[str, np.ndarray]:
@@ -89,9 +91,11 @@ def read_variant_index(store: str | os.PathLike, manifest: dict[str, Any]) -> "p
         import pyarrow.parquet as pq
 
         table = pq.read_table(path, use_threads=True)
-    except (OSError, ValueError):
+    except (OSError, ValueError) as exc:
+        log.warning("variant index %s unreadable (%s): reading the shards instead", path, exc)
         return None
     if table.num_rows != int(manifest["n_variants"]) or table.column_names != list(INDEX_COLUMNS):
+        log.warning("variant index %s does not match the manifest: reading the shards instead", path)
         return None
     df = table.to_pandas()
     for name in ("chrom", "filter"):  # dictionary-encoded on disk: plain str columns for callers
