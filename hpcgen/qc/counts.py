@@ -201,6 +201,13 @@ def warm_up_kernels() -> None:
 Task = tuple[int, int, int, int]  # (shard index, first row, end row, first store row)
 
 
+def row_bytes(store, planes: bool) -> int:
+    """Bytes of one variant row (all samples) as a block holds it: bit-planes (16 per 64 samples) or int8 calls."""
+    from hpcgen.kernels.hardcalls import n_words
+
+    return 16 * n_words(store.n_samples) if planes else store.n_samples * store.ploidy
+
+
 def _row_tasks(store, block_variants: int) -> list[Task]:
     """(shard index, first row, end row, global first row) of every block, blocks aligned to store chunks."""
     cv = store.chunk_variants
@@ -230,7 +237,9 @@ def read_block(store, task: Task, hardcalls: bool = True) -> tuple[Any, ...]:
     if not (hardcalls and store.shards[i].hardcall):
         return (store.read_genotype_rows(i, a, b),)
     bits, hap, exact = store.read_hardcall_rows(i, a, b)
-    rest = np.flatnonzero(exact == 0)
+    from hpcgen.kernels.hardcalls import EXACT_NO
+
+    rest = np.flatnonzero(exact == EXACT_NO)
     if not rest.size:
         return bits, hap, exact, rest, None
     # the few rows the planes do not hold, as int8 calls, read run by run (not the whole block: wide cohorts)
@@ -290,8 +299,6 @@ def compute_counts_store(store, vclass: np.ndarray, auto: np.ndarray, threads: i
     from collections import deque
     from concurrent.futures import Future, ThreadPoolExecutor
 
-    from hpcgen.kernels.hardcalls import n_words
-
     n_smp = store.n_samples
     variant = np.zeros((store.n_variants, 8), dtype=np.int64)
     sample = np.zeros((n_smp, 11), dtype=np.int64)
@@ -308,9 +315,7 @@ def compute_counts_store(store, vclass: np.ndarray, auto: np.ndarray, threads: i
         return sc, h, single
 
     def block_bytes(task: Task) -> int:
-        rows = task[2] - task[1]
-        planes = hardcalls and store.shards[task[0]].hardcall
-        return rows * (16 * n_words(n_smp) if planes else n_smp * store.ploidy)
+        return (task[2] - task[1]) * row_bytes(store, hardcalls and store.shards[task[0]].hardcall)
 
     workers = max(1, threads)
     budget = max(1, read_ahead_mb) << 20

@@ -77,16 +77,13 @@ def _has_planes(store) -> bool:
     return all(s.hardcall for s in store.shards if s.n_variants)
 
 
-def _row_variants(store, cfg: HpcgenConfig) -> int:
-    """Variants per block: ``qc.block_variants``, bounded so one row (all samples) fits ``qc.row_memory_mb``.
-
-    A row is the bit-planes (16 bytes per 64 samples) when the store has them, else the int8 calls.
-    """
-    from hpcgen.kernels.hardcalls import n_words
+def _row_variants(store, cfg: HpcgenConfig, planes: bool) -> int:
+    """Variants per block: ``qc.block_variants``, bounded so one row of blocks (all samples) fits
+    ``qc.row_memory_mb``; a row is the bit-planes when ``planes``, else the int8 calls."""
+    from hpcgen.qc.counts import row_bytes
 
     q = cfg.qc
-    row_bytes = 16 * n_words(store.n_samples) if _has_planes(store) else store.n_samples * store.ploidy
-    row_cap = max(256, (q.row_memory_mb << 20) // max(1, row_bytes))
+    row_cap = max(256, (q.row_memory_mb << 20) // max(1, row_bytes(store, planes)))
     return max(1, min(q.block_variants, row_cap))
 
 
@@ -99,8 +96,8 @@ def genotype_blocks(store, cfg: HpcgenConfig):
     gt = store.genotypes_dask()
     q = cfg.qc
     # a variant row of blocks stays in memory until its counts are reduced: bound it for large cohorts
-    row_cap = max(256, (q.row_memory_mb << 20) // max(1, gt.shape[1] * gt.shape[2]))
-    want = (min(q.block_variants, row_cap, max(gt.shape[0], 1)), min(q.block_samples, max(gt.shape[1], 1)))
+    want = (min(_row_variants(store, cfg, planes=False), max(gt.shape[0], 1)),
+            min(q.block_samples, max(gt.shape[1], 1)))
     regular = all(len(set(c[:-1])) <= 1 and (len(c) == 1 or c[0] == w) for c, w in zip(gt.chunks[:2], want))
     return gt if regular else gt.rechunk({0: want[0], 1: want[1], 2: -1})
 
@@ -137,28 +134,28 @@ def run_qc(store_path: str | os.PathLike, out_dir: str | os.PathLike, *, config:
     gt = None
     with dask_context(profile, q) as ck:
         t = time.perf_counter()
-        if ck.get("scheduler") == "threads" and (
-                _has_planes(store) or _row_variants(store, cfg) >= min(store.chunk_variants, store.n_variants)):
+        planes = _has_planes(store)
+        block = _row_variants(store, cfg, planes)
+        if ck.get("scheduler") == "threads" and (planes or block >= min(store.chunk_variants, store.n_variants)):
             # in-process: thread pools read whole rows straight from the store (GIL-free LZ4 decode, reads
             # running ahead while numba loads) and count them with nogil kernels; the Dask graph is for
-            # clusters, where its per-task overhead pays off, and for cohorts so wide that a block is capped
-            # below one store chunk (each task would decode whole chunks for a few rows; Dask decodes a
-            # chunk once and splits it) when the store has no bit-planes
-            counts = compute_counts_store(store, vclass, auto, threads=ck["num_workers"],
-                                          block_variants=_row_variants(store, cfg),
+            # clusters, where its per-task overhead pays off, and, for a store without bit-planes, for cohorts
+            # so wide that a block is capped below one store chunk (each task would decode whole chunks for a
+            # few rows; Dask decodes a chunk once and splits it)
+            counts = compute_counts_store(store, vclass, auto, threads=ck["num_workers"], block_variants=block,
                                           read_ahead_mb=q.row_memory_mb * ck["num_workers"], kernels_ready=warm.join)
-        elif _has_planes(store):  # a Slurm profile: the same whole-row tasks on Dask workers
+        elif planes:  # a Slurm profile: the same whole-row tasks on Dask workers
             import dask
 
             from hpcgen.qc.counts import count_graph_store
 
             warm.join()
-            (counts,) = dask.compute(count_graph_store(store, vclass, auto, _row_variants(store, cfg)), **ck)
+            (counts,) = dask.compute(count_graph_store(store, vclass, auto, block), **ck)
         else:
             warm.join()
             gt = genotype_blocks(store, cfg)
             counts = compute_counts(gt, vclass, auto, **ck)
-        warm.join()
+        warm.join()  # the HWE kernel below, even when no block was counted
         timings["counts_s"] = time.perf_counter() - t
         vt = variant_table(variants, counts, vclass, q, threads=ck.get("num_workers", 1))
         st = sample_table(store.samples, counts, store.n_variants, q)

@@ -24,10 +24,10 @@ def _hwe_lnp(het: np.ndarray, hom_ref: np.ndarray, hom_alt: np.ndarray, midp: bo
 
     from hpcgen.kernels.hwe import hwe_lnp_array
 
-    parts = np.array_split(np.arange(len(het)), max(1, min(threads, len(het) // 10_000 + 1)))
-    with ThreadPoolExecutor(len(parts)) as pool:
-        out = list(pool.map(lambda ix: hwe_lnp_array(het[ix], hom_ref[ix], hom_alt[ix], midp), parts))
-    return np.concatenate(out) if out else np.empty(0)
+    edges = np.linspace(0, len(het), max(1, min(threads, len(het) // 10_000 + 1)) + 1).astype(np.int64)
+    with ThreadPoolExecutor(len(edges) - 1) as pool:
+        out = list(pool.map(lambda a, b: hwe_lnp_array(het[a:b], hom_ref[a:b], hom_alt[a:b], midp), edges[:-1], edges[1:]))
+    return np.concatenate(out)
 
 
 def variant_table(variants: pd.DataFrame, counts: QcCounts, vclass: np.ndarray, cfg: QcConfig,

@@ -59,9 +59,7 @@ def write_variant_index(store: str | os.PathLike, shards: Sequence[dict[str, Any
     cols: dict[str, list[np.ndarray]] = {name: [] for name in INDEX_COLUMNS}
     for i, shard in enumerate(shards):
         n = int(shard["n_variants"])
-        part = read_shard_variants(Path(store) / shard["file"], 0, n) if n else {
-            name: np.empty(0, dtype=object if dt is str else dt) for name, (_, dt) in S.VARIANT_FIELDS.items()}
-        for name, values in part.items():
+        for name, values in read_shard_variants(Path(store) / shard["file"], 0, n).items():
             cols[name].append(values)
         cols["shard"].append(np.full(n, i, dtype=np.int32))
         cols["index_in_shard"].append(np.arange(n, dtype=np.int64))
@@ -97,8 +95,4 @@ def read_variant_index(store: str | os.PathLike, manifest: dict[str, Any]) -> "p
     if table.num_rows != int(manifest["n_variants"]) or table.column_names != list(INDEX_COLUMNS):
         log.warning("variant index %s does not match the manifest: reading the shards instead", path)
         return None
-    df = table.to_pandas()
-    for name in ("chrom", "filter"):  # dictionary-encoded on disk: plain str columns for callers
-        if str(df[name].dtype) == "category":
-            df[name] = df[name].astype(object)
-    return df
+    return table.to_pandas()  # strings were written as plain strings: they come back as str columns

@@ -97,7 +97,9 @@ class ShardWriter:
             for f in self.fields
         }
         if self.ploidy == 2:
-            nw = (n + 63) // 64
+            from hpcgen.kernels.hardcalls import n_words
+
+            nw = n_words(n)
             hc_rows = max(1, min(rows, S.HARDCALL_CHUNK_BYTES // (16 * nw)))
             self._ds_hc = self.h5.create_dataset(
                 S.HARDCALL, shape=(0, 2, nw), maxshape=(None, 2, nw), dtype=np.uint64, chunks=(hc_rows, 2, nw), **comp)
