@@ -67,6 +67,15 @@ def split_recommendations(drugs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFra
     return table.reset_index(drop=True), recs.sort_values("recommendation_id").reset_index(drop=True)
 
 
+def require_recommendation_ids(drugs: pd.DataFrame, drugs_path: str | os.PathLike) -> None:
+    """InputError unless the drugs table has a ``recommendation_id`` column; a drugs/1 table (texts inline)
+    gets the hint to rerun ``hpcgen pgx call``."""
+    if "recommendation_id" not in drugs.columns:
+        old = "recommendation" in drugs.columns
+        raise InputError("no recommendation_id column" + (" (drugs schema hpcgen.pgx.drugs/1: rerun `hpcgen pgx "
+                                                          "call`)" if old else ""), drugs_path, "header")
+
+
 def join_recommendations(drugs: pd.DataFrame, recs: pd.DataFrame, drugs_path: str | os.PathLike,
                          recs_path: str | os.PathLike) -> pd.DataFrame:
     """drugs.tsv rows with their recommendation texts put back: the joined layout (JOINED_DRUG_COLUMNS).
@@ -77,10 +86,7 @@ def join_recommendations(drugs: pd.DataFrame, recs: pd.DataFrame, drugs_path: st
         A column is missing, an id appears twice in the recommendations table, or a drugs row names an id
         the recommendations table does not hold (the row is named, 1-based, header excluded).
     """
-    if "recommendation_id" not in drugs.columns:
-        old = "recommendation" in drugs.columns
-        raise InputError("no recommendation_id column" + (" (drugs schema hpcgen.pgx.drugs/1: rerun `hpcgen pgx "
-                                                          "call`)" if old else ""), drugs_path, "header")
+    require_recommendation_ids(drugs, drugs_path)
     missing = [c for c in RECOMMENDATION_COLUMNS if c not in recs.columns]
     if missing:
         raise InputError(f"missing column(s) {', '.join(missing)}", recs_path, "header")

@@ -26,12 +26,11 @@ import numpy as np
 import pandas as pd
 
 from hpcgen.pgx.definitions import data_dir
+from hpcgen.pgx.outputs import JOINED_DRUG_COLUMNS as DRUG_COLUMNS  # the rows recommend() returns
 from hpcgen.pgx.phenotype import INDETERMINATE, NO_RESULT, phenotype_of
 
 NO_RECOMMENDATION_POSSIBLE = "no recommendation possible"
 NO_MATCHING_RECOMMENDATION = "no recommendation for this phenotype in the guideline"
-DRUG_COLUMNS = ["sample", "drug", "source", "genes", "phenotypes", "recommendation", "classification",
-                "implications", "actionable", "guideline_id", "guideline_version"]
 _TAG = re.compile(r"<[^>]+>")
 _STATUS = re.compile(r"^(\*\S+) (positive|negative)$")
 

@@ -14,23 +14,11 @@ from typing import Any
 import pandas as pd
 
 from hpcgen.errors import InputError
-from hpcgen.pgx.outputs import join_recommendations
-
-GENE_COLUMNS = [
-    "sample", "gene", "diplotype", "phenotype", "activity_score", "call_status",
-    "missing_positions", "warnings", "source",
-]
-# drugs.tsv (schema hpcgen.pgx.drugs/2): texts by recommendation_id, in recommendations.tsv
-DRUG_TABLE_COLUMNS = [
-    "sample", "drug", "source", "genes", "phenotypes", "recommendation_id", "classification",
-    "actionable", "guideline_id", "guideline_version",
-]
-RECOMMENDATION_COLUMNS = ["recommendation_id", "recommendation", "implications"]
-# a drug row once joined with its texts (what the report and the per-sample JSON use)
-DRUG_COLUMNS = [
-    "sample", "drug", "source", "genes", "phenotypes", "recommendation", "classification",
-    "implications", "actionable", "guideline_id", "guideline_version",
-]
+# the pgx contract's columns, from the module that writes them: drugs.tsv (schema hpcgen.pgx.drugs/2) refers to
+# recommendations.tsv by recommendation_id; DRUG_COLUMNS is a drug row once joined with its texts
+from hpcgen.pgx.outputs import DRUG_COLUMNS as DRUG_TABLE_COLUMNS
+from hpcgen.pgx.outputs import GENE_COLUMNS, RECOMMENDATION_COLUMNS, join_recommendations, require_recommendation_ids
+from hpcgen.pgx.outputs import JOINED_DRUG_COLUMNS as DRUG_COLUMNS
 PREDICTION_COLUMNS = [
     "sample", "drug", "model", "model_version", "predicted_dose_mg_week",
     "iwpc_dose_mg_week", "iwpc_clinical_dose_mg_week", "unit",
@@ -176,10 +164,7 @@ def load_calls(folder: str | Path) -> CallSet:
         raise InputError("manifest must be a JSON object", manifest_path)
     genes_frame, genes_path = read_table(folder, "genes", GENE_COLUMNS)
     drugs_frame, drugs_path = read_table(folder, "drugs", [c for c in DRUG_TABLE_COLUMNS if c != "recommendation_id"])
-    if "recommendation_id" not in drugs_frame.columns:
-        old = "recommendation" in drugs_frame.columns
-        hint = " (texts inline: drugs schema hpcgen.pgx.drugs/1; rerun `hpcgen pgx call`)" if old else ""
-        raise InputError(f"missing column(s) recommendation_id{hint}", drugs_path, "header")
+    require_recommendation_ids(drugs_frame, drugs_path)  # before looking for a recommendations table: old folders
     recs_frame, recs_path = read_table(folder, "recommendations", RECOMMENDATION_COLUMNS)
     drugs_frame = join_recommendations(drugs_frame, recs_frame, drugs_path, recs_path)
     genes = _rows(genes_frame, genes_path, GENE_COLUMNS)
