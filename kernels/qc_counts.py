@@ -64,7 +64,7 @@ def _block_counts_any_ploidy(g, vclass, autosomal):
     sample_counts : ndarray, int64, shape (n_samples, 11)
         Columns SAMPLE_COLS, partial over this block's variants.
     """
-    n_var, n_smp, ploidy = g.shape
+    n_var, n_smp, _ = g.shape
     vc = np.zeros((n_var, N_VARIANT_COLS), dtype=np.int64)
     sc = np.zeros((n_smp, N_SAMPLE_COLS), dtype=np.int64)
     for v in range(n_var):
@@ -77,22 +77,7 @@ def _block_counts_any_ploidy(g, vclass, autosomal):
         hap_alt = 0
         missing = 0
         for s in range(n_smp):
-            a0 = g[v, s, 0]
-            n_alt = 0
-            n_present = 0
-            miss = a0 == -1
-            if a0 >= 0:
-                n_present += 1
-                if a0 > 0:
-                    n_alt += 1
-            for k in range(1, ploidy):
-                a = g[v, s, k]
-                if a == -1:
-                    miss = True
-                elif a >= 0:
-                    n_present += 1
-                    if a > 0:
-                        n_alt += 1
+            n_present, n_alt, miss = call_counts(g, v, s)
             if miss or n_present == 0:
                 missing += 1
                 sc[s, S_MISSING] += 1
