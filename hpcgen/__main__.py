@@ -1,3 +1,3 @@
-from hpcgen.cli import main
+from hpcgen.cli import entry
 
-raise SystemExit(main())
+entry()

@@ -114,5 +114,20 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def entry() -> None:
+    """The ``hpcgen`` program: run :func:`main`, then exit with its code.
+
+    Once the command is done (outputs closed and renamed), every live object is moved to the collector's
+    permanent generation: the interpreter's last collections then skip them, which saves ~0.15 s at exit
+    after numba and pandas were imported (their module graphs are large) — as much as some whole commands.
+    Not in :func:`main` itself: tests call that many times in one process.
+    """
+    import gc
+
+    code = main()
+    gc.freeze()
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

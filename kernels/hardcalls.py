@@ -17,18 +17,15 @@ The per-sample counters are *vertical*: a call indicator word (64 samples) is sp
 4-bit lanes that count up to 15 rows, folded into 8-bit lanes that count up to 255, then added to int64
 per-sample totals. Inner loops run over words and are vectorized by LLVM.
 
-This module imports only numpy, numba/llvmlite (two LLVM intrinsics) and :mod:`kernels.qc_counts` (constants).
+This module imports only numpy, numba, :mod:`kernels.bits` (popcount) and :mod:`kernels.qc_counts` (constants).
 """
 from __future__ import annotations
 
 import numpy as np
-from numba import config as numba_config
-from numba import types
-from numba.core import cgutils
-from numba.extending import intrinsic
-from llvmlite import ir
-
 from .accelerate import jit
+from .bits import popcount as _popcount
+from .bits import popcount64  # noqa: F401 - part of this module's interface (tests)
+from .bits import trailing_zeros as _trailing_zeros
 from .qc_counts import (N_SAMPLE_COLS, N_VARIANT_COLS, S_AUTO_HOM, V_AC, V_AN, V_HAP_ALT, V_HAP_REF, V_HET, V_HOM_ALT,
                         V_HOM_REF, V_MISSING, add_category_counts)
 
@@ -45,45 +42,6 @@ HET_OBS, HET_O, HET_E = 0, 1, 2
 def n_words(n_samples: int) -> int:
     """uint64 words per bit-plane row for ``n_samples`` samples."""
     return (int(n_samples) + WORD_BITS - 1) // WORD_BITS
-
-
-@intrinsic
-def _popcount(typingctx, x):
-    # llvm.ctpop: one POPCNT instruction where the CPU has it (numba has no popcount of its own)
-    sig = types.uint64(types.uint64)
-
-    def codegen(context, builder, signature, args):
-        fnty = ir.FunctionType(ir.IntType(64), [ir.IntType(64)])
-        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.ctpop.i64")
-        return builder.call(fn, args)
-
-    return sig, codegen
-
-
-@intrinsic
-def _trailing_zeros(typingctx, x):
-    sig = types.uint64(types.uint64)
-
-    def codegen(context, builder, signature, args):
-        fnty = ir.FunctionType(ir.IntType(64), [ir.IntType(64), ir.IntType(1)])
-        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.cttz.i64")
-        return builder.call(fn, [args[0], ir.Constant(ir.IntType(1), 0)])
-
-    return sig, codegen
-
-
-if numba_config.DISABLE_JIT:  # intrinsics only compile: plain Python equivalents for NUMBA_DISABLE_JIT=1 runs
-    def _popcount(x):  # noqa: F811
-        return np.uint64(int(x).bit_count())
-
-    def _trailing_zeros(x):  # noqa: F811
-        return np.uint64((int(x) & -int(x)).bit_length() - 1)
-
-
-@jit
-def popcount64(x):
-    """Set bits of a uint64 (exposed for tests)."""
-    return _popcount(np.uint64(x))
 
 
 EXACT_NO, EXACT_DIPLOID, EXACT_HAPLOID = 0, 1, 2  # values of ``exact``

@@ -157,14 +157,31 @@ def test_hwe_edges_and_extremes():
     assert arr[0] == hwe.hwe_lnp(10, 20, 30, False) and arr[1] == hwe.hwe_lnp(0, 5, 5, False)
 
 
-@given(blocks(), st.integers(1, 30))
+@given(st.integers(0, 2**31), st.integers(1, 200), st.integers(2, 40), st.integers(1, 39), st.integers(0, 7))
 @SETTINGS
-def test_king_twin(data, split):
-    g, _ = data
-    split = min(split, g.shape[1])
-    ga, gb = g[:, :split], g[:, split:]
-    got = king.king_pair_counts(king.king_indicators(ga), king.king_indicators(gb))
+def test_king_twin(seed, n_var, n_smp, split, tile):
+    """Bit-set KING counts equal a loop per pair: several words of variants, cache tiles of any size, and a
+    block against itself (upper triangle only)."""
+    rng = np.random.default_rng(seed)
+    g = random_block(rng, n_var, n_smp, rng.uniform(0, 0.5), rng.uniform(0, 0.5))
+    split = min(split, n_smp - 1)
+    ga, gb = g[:, :split], g[:, split:]  # views, as the QC task passes them
+    got = np.zeros((5, ga.shape[1], gb.shape[1]), dtype=np.int32)
+    king.king_pair_counts(king.king_bitsets(ga), king.king_bitsets(gb), False, got, tile)
     np.testing.assert_array_equal(got, king.king_pair_counts_reference(ga, gb))
+    # counts add up across blocks of variants
+    half = n_var // 2
+    twice = np.zeros_like(got)
+    for part in (g[:half], g[half:]):
+        king.king_pair_counts(king.king_bitsets(part[:, :split]), king.king_bitsets(part[:, split:]), False, twice, tile)
+    np.testing.assert_array_equal(twice, got)
+    same = np.zeros((5, n_smp, n_smp), dtype=np.int32)
+    bits = king.king_bitsets(g)
+    king.king_pair_counts(bits, bits, True, same, tile)
+    upper = np.triu(np.ones((n_smp, n_smp), dtype=bool), k=1)
+    ref = king.king_pair_counts_reference(g, g)
+    np.testing.assert_array_equal(same[:, upper], ref[:, upper])
+    assert not same[:, ~upper].any()
 
 
 @given(blocks())

@@ -1,10 +1,14 @@
 """KING-robust kinship for every pair of samples, block pair by block pair (as plink2 --make-king-table).
 
-Samples are cut into blocks; for each pair of sample blocks (a <= b) one task per variant block builds
-0/1 indicators of both blocks in slices of at most ``slice_variants`` variants and adds the five count
-matrices (BLAS products). Partial counts are summed across variant blocks by a tree reduction; only
-pairs above the threshold leave the workers. Memory per task: 2 x 4 x block_samples x slice_variants
-float32 plus 5 x block_samples^2 float64.
+Samples are cut into blocks of ``block_samples``; each pair of blocks (a <= b) is one task. A task reads
+the store's rows block by block (whole rows, LZ4 decoded without the GIL), turns the rows it uses into
+per-sample bit sets over variants (:func:`hpcgen.kernels.king.king_bitsets`) for its two sample blocks,
+and adds popcounts of every pair into one int32 total (:func:`hpcgen.kernels.king.king_pair_counts`);
+only pairs above the threshold leave the task. Memory per task: 5 x block_samples^2 x 4 bytes of totals
+plus one block of rows, whatever the number of variants. The same tasks run on the local thread pool or
+on Dask workers of a Slurm profile (each opens the store where it runs). Every task reads the whole
+store once: with b sample blocks that is b (b + 1) / 2 reads, cheap next to the pair counts (which grow
+as samples^2 x variants).
 """
 from __future__ import annotations
 
@@ -14,23 +18,26 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hpcgen.qc.counts import _tree_sum
+from hpcgen.qc.counts import Task, _row_tasks
 
 
-def _pair_counts(g_a: np.ndarray, g_b: np.ndarray | None, slice_variants: int) -> np.ndarray:
-    from hpcgen.kernels.king import king_indicators, king_pair_counts
+def _block_pair(store_path: str, tasks: list[Task], masks: list[np.ndarray], a: tuple[int, int],
+                b: tuple[int, int], threshold: float) -> pd.DataFrame:
+    """Pairs above ``threshold`` between sample ranges ``a`` and ``b`` (a[0] <= b[0]) over the used rows."""
+    from hpcgen.kernels.king import king_bitsets, king_pair_counts
+    from hpcgen.store import GenotypeStore
 
-    total = None
-    for start in range(0, g_a.shape[0], slice_variants):
-        ia = king_indicators(np.ascontiguousarray(g_a[start:start + slice_variants]))
-        ib = ia if g_b is None else king_indicators(np.ascontiguousarray(g_b[start:start + slice_variants]))
-        part = king_pair_counts(ia, ib)
-        total = part if total is None else total + part
-    if total is None:
-        n_a = g_a.shape[1]
-        n_b = n_a if g_b is None else g_b.shape[1]
-        total = np.zeros((5, n_a, n_b))
-    return total
+    store = GenotypeStore.open(store_path)
+    same = a == b
+    total = np.zeros((5, a[1] - a[0], b[1] - b[0]), dtype=np.int32)
+    for (i, r0, r1, _), mask in zip(tasks, masks):
+        g = store.read_genotype_rows(i, r0, r1)
+        if not mask.all():
+            g = g[mask]
+        bits_a = king_bitsets(g[:, a[0]:a[1]])
+        bits_b = bits_a if same else king_bitsets(g[:, b[0]:b[1]])
+        king_pair_counts(bits_a, bits_b, same, total)
+    return _pairs_above(total, a[0], b[0], same, threshold)
 
 
 def _pairs_above(counts: np.ndarray, off_a: int, off_b: int, same: bool, threshold: float) -> pd.DataFrame:
@@ -49,18 +56,23 @@ def _pairs_above(counts: np.ndarray, off_a: int, off_b: int, same: bool, thresho
     })
 
 
-def compute_kinship(gt, use: np.ndarray, samples: np.ndarray, threshold: float, *, slice_variants: int = 2048,
-                    block_samples: int = 2048, **compute_kwargs: Any) -> pd.DataFrame:
+def compute_kinship(store, use: np.ndarray, threshold: float, *, block_variants: int, block_samples: int = 2048,
+                    **compute_kwargs: Any) -> pd.DataFrame:
     """Pairs of samples with KING-robust kinship above ``threshold``.
 
     Parameters
     ----------
-    gt : dask.array, int8, shape (n_variants, n_samples, ploidy)
+    store : hpcgen.store.GenotypeStore
     use : ndarray, bool, shape (n_variants,)
         Variants to count (plink2 uses the autosomes).
-    samples : ndarray of str, shape (n_samples,)
     threshold : float
         Report pairs with kinship strictly above it (0.0884: second degree or closer).
+    block_variants : int
+        Rows read at a time (rounded to the store's chunks).
+    block_samples : int
+        Samples per block; a task holds 5 x block_samples^2 int32 totals (84 MB at 2,048).
+    compute_kwargs
+        Passed to ``dask.compute`` (scheduler, num_workers; none under a distributed client).
 
     Returns
     -------
@@ -71,24 +83,23 @@ def compute_kinship(gt, use: np.ndarray, samples: np.ndarray, threshold: float, 
     import dask
 
     delayed = functools.partial(dask.delayed, pure=True)
-    idx = np.flatnonzero(use)
-    # KING's memory grows as block_samples^2: its own sample blocks, whatever the counting pass uses
-    sub = (gt[idx] if len(idx) < gt.shape[0] else gt).rechunk({1: min(block_samples, max(gt.shape[1], 1)), 2: -1})
-    if sub.shape[0] == 0 or sub.shape[1] < 2:
-        frames = []
-    else:
-        blocks = sub.to_delayed()
-        s_edges = np.concatenate([[0], np.cumsum(sub.chunks[1])])
-        tasks = []
-        for a in range(sub.numblocks[1]):
-            for b in range(a, sub.numblocks[1]):
-                parts = [delayed(_pair_counts)(blocks[i, a, 0], None if a == b else blocks[i, b, 0], slice_variants)
-                         for i in range(sub.numblocks[0])]
-                total = _tree_sum(parts, delayed)
-                tasks.append(delayed(_pairs_above)(total, int(s_edges[a]), int(s_edges[b]), a == b, threshold))
-        frames = list(dask.compute(*tasks, **compute_kwargs))
+    n = store.n_samples
+    tasks, masks = [], []
+    for task in _row_tasks(store, block_variants):
+        k, r0, r1 = task[3], task[1], task[2]
+        mask = np.asarray(use[k:k + r1 - r0], dtype=bool)
+        if mask.any():
+            tasks.append(task)
+            masks.append(mask)
+    frames = []
+    if tasks and n >= 2:
+        edges = list(range(0, n, max(1, block_samples))) + [n]
+        ranges = list(zip(edges[:-1], edges[1:]))
+        parts = [delayed(_block_pair)(str(store.path), tasks, masks, ra, rb, threshold)
+                 for x, ra in enumerate(ranges) for rb in ranges[x:]]
+        frames = list(dask.compute(*parts, **compute_kwargs))
     pairs = pd.concat(frames, ignore_index=True) if frames else _pairs_above(np.zeros((5, 0, 0)), 0, 0, True, threshold)
-    samples = np.asarray(samples, dtype=str)
+    samples = np.asarray(store.samples, dtype=str)
     pairs.insert(0, "sample_1", samples[pairs.pop("i").to_numpy()])
     pairs.insert(1, "sample_2", samples[pairs.pop("j").to_numpy()])
     return pairs.sort_values("kinship", ascending=False, kind="stable").reset_index(drop=True)

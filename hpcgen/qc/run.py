@@ -22,6 +22,9 @@ log = logging.getLogger("hpcgen.qc")
 
 SCHEMA = "hpcgen.qc/1"
 MANIFEST = "manifest.json"
+# the only columns with few distinct values: Parquet dictionary pages pay off there, while trying them on
+# every float column first cost 0.13 s of the 0.17 s write of a 200,000-variant table
+DICTIONARY_COLUMNS = ("chrom", "class", "ancestry", "pc")
 
 
 def read_samples_sheet(path: str | os.PathLike, store_samples: np.ndarray,
@@ -61,7 +64,7 @@ def read_samples_sheet(path: str | os.PathLike, store_samples: np.ndarray,
 def _write_table(df: pd.DataFrame, out: Path, name: str, tsv: bool) -> list[Path]:
     paths = [out / f"{name}.parquet"]
     with atomic_path(paths[0]) as tmp:
-        df.to_parquet(tmp, index=False)
+        df.to_parquet(tmp, index=False, use_dictionary=[c for c in DICTIONARY_COLUMNS if c in df.columns])
     if tsv:
         paths.append(atomic_write_text(out / f"{name}.tsv", df.to_csv(sep="\t", index=False, float_format="%.10g")))
     return paths
@@ -190,8 +193,7 @@ def run_qc(store_path: str | os.PathLike, out_dir: str | os.PathLike, *, config:
                 idx = np.flatnonzero(kin_use)
                 kin_use = np.zeros_like(kin_use)
                 kin_use[idx[np.linspace(0, len(idx) - 1, q.kinship_max_variants).round().astype(np.int64)]] = True
-            gt = genotype_blocks(store, cfg) if gt is None else gt
-            kin = compute_kinship(gt, kin_use, store.samples, q.kinship_threshold, **ck)
+            kin = compute_kinship(store, kin_use, q.kinship_threshold, block_variants=block, **ck)
             timings["kinship_s"] = time.perf_counter() - t
     written: list[Path] = []
     written += _write_table(vt, out, "variants", tsv)
