@@ -76,6 +76,99 @@ def king_bitsets(g):
     return out
 
 
+_TRANSPOSE_MASKS = np.array([0x00000000FFFFFFFF, 0x0000FFFF0000FFFF, 0x00FF00FF00FF00FF, 0x0F0F0F0F0F0F0F0F,
+                             0x3333333333333333, 0x5555555555555555], dtype=np.uint64)
+
+
+@jit
+def transpose64(x):
+    """Transpose a 64 x 64 bit matrix in place: bit ``c`` of ``x[r]`` becomes bit ``r`` of ``x[c]``.
+
+    Parameters
+    ----------
+    x : ndarray, uint64, shape (64,)
+
+    Notes
+    -----
+    Swap the off-diagonal 32 x 32 blocks, then the 16 x 16 blocks inside every block, ... down to single
+    bits: 6 rounds of 32 masked exchanges (Hacker's Delight, section 7-3).
+    """
+    j = 32
+    for level in range(6):
+        m = _TRANSPOSE_MASKS[level]
+        sj = np.uint64(j)
+        for k in range(64):
+            if k & j == 0:
+                t = ((x[k] >> sj) ^ x[k + j]) & m
+                x[k + j] ^= t
+                x[k] ^= t << sj
+        j >>= 1
+
+
+@jit
+def king_bitsets_planes(bits, hap, s0, s1):
+    """:func:`king_bitsets` of samples ``s0:s1`` from hard-call bit-planes (no int8 calls needed).
+
+    Parameters
+    ----------
+    bits : ndarray, uint64, shape (n_variants, 2, n_words)
+        Bit-planes of rows the planes hold exactly (:mod:`kernels.hardcalls`; not EXACT_NO rows).
+    hap : ndarray, uint64, shape (n_variants, n_words) or (0, n_words)
+        Haploid calls (none when empty); they are in no set, as in :func:`king_bitsets`.
+    s0, s1 : int
+        Sample range; ``s0`` a multiple of 64.
+
+    Returns
+    -------
+    ndarray, uint64, shape (s1 - s0, 4, ceil(n_variants / 64))
+
+    Notes
+    -----
+    The planes hold 64 samples per word for one variant; KING wants 64 variants per word for one sample:
+    each 64 x 64 tile of the planes is transposed (:func:`transpose64`), then the sets follow bitwise
+    (het = p0 & ~p1, hom-REF = ~p0 & ~p1, hom-ALT = ~p0 & p1, called = ~(p0 & p1), all without haploid).
+    """
+    n_var = bits.shape[0]
+    nw = (n_var + 63) // 64
+    n_out = s1 - s0
+    out = np.zeros((n_out, KING_SETS, nw), dtype=np.uint64)
+    has_hap = hap.shape[0] > 0
+    t0 = np.zeros(64, dtype=np.uint64)
+    t1 = np.zeros(64, dtype=np.uint64)
+    th = np.zeros(64, dtype=np.uint64)
+    all_ones = ~np.uint64(0)
+    for g in range(nw):
+        v0 = 64 * g
+        nv = min(64, n_var - v0)
+        valid = all_ones if nv == 64 else (np.uint64(1) << np.uint64(nv)) - np.uint64(1)
+        for sw in range(s0 // 64, (s1 + 63) // 64):
+            any_hap = False
+            for r in range(64):
+                if r < nv:
+                    t0[r] = bits[v0 + r, 0, sw]
+                    t1[r] = bits[v0 + r, 1, sw]
+                    th[r] = hap[v0 + r, sw] if has_hap else np.uint64(0)
+                    any_hap = any_hap or th[r] != 0
+                else:
+                    t0[r] = 0
+                    t1[r] = 0
+                    th[r] = 0
+            transpose64(t0)
+            transpose64(t1)
+            if any_hap:
+                transpose64(th)
+            base = 64 * sw - s0
+            for c in range(min(64, n_out - base)):
+                p0 = t0[c]
+                p1 = t1[c]
+                keep = valid & ~th[c] if any_hap else valid
+                out[base + c, KING_HET, g] = p0 & ~p1 & keep
+                out[base + c, KING_REF, g] = ~p0 & ~p1 & keep
+                out[base + c, KING_ALT, g] = ~p0 & p1 & keep
+                out[base + c, KING_CALLED, g] = ~(p0 & p1) & keep
+    return out
+
+
 @jit
 def king_pair_counts(bits_i, bits_j, same, out, tile_samples=0):
     """Add the KING counts of every pair (sample of block i, sample of block j) over one block of variants.

@@ -1,9 +1,10 @@
 """KING-robust kinship for every pair of samples, block pair by block pair (as plink2 --make-king-table).
 
 Samples are cut into blocks of ``block_samples``; each pair of blocks (a <= b) is one task. A task reads
-the store's rows block by block (whole rows, LZ4 decoded without the GIL), turns the rows it uses into
-per-sample bit sets over variants (:func:`hpcgen.kernels.king.king_bitsets`) for its two sample blocks,
-and adds popcounts of every pair into one int32 total (:func:`hpcgen.kernels.king.king_pair_counts`);
+the store's rows block by block (the hard-call bit-planes, else int8 calls; LZ4 decoded without the GIL),
+turns the rows it uses into per-sample bit sets over variants for its two sample blocks (64 x 64 bit
+transposes of the planes, :func:`hpcgen.kernels.king.king_bitsets_planes`), and adds popcounts of every
+pair into one int32 total (:func:`hpcgen.kernels.king.king_pair_counts`);
 only pairs above the threshold leave the task. Memory per task: 5 x block_samples^2 x 4 bytes of totals
 plus one block of rows, whatever the number of variants. The same tasks run on the local thread pool or
 on Dask workers of a Slurm profile (each opens the store where it runs). Every task reads the whole
@@ -21,23 +22,91 @@ import pandas as pd
 from hpcgen.qc.counts import Task, _row_tasks
 
 
+class _PairTotals:
+    """KING totals of one pair of sample ranges, fed rows in any order (the counts are sums over variants).
+
+    Rows arrive as bit-planes or as int8 calls; each kind is buffered up to ``slice_rows`` so that the pair
+    kernel runs over many words per pair (its per-pair overhead is then small).
+    """
+
+    def __init__(self, a: tuple[int, int], b: tuple[int, int], slice_rows: int) -> None:
+        self.a, self.b, self.same = a, b, a == b
+        self.slice_rows = max(64, slice_rows // 64 * 64)
+        self.total = np.zeros((5, a[1] - a[0], b[1] - b[0]), dtype=np.int32)
+        self._planes: list[tuple[np.ndarray, np.ndarray]] = []
+        self._calls: list[np.ndarray] = []
+
+    def add_planes(self, bits: np.ndarray, hap: np.ndarray) -> None:
+        if len(bits):
+            self._planes.append((bits, hap if len(hap) else np.zeros((len(bits), bits.shape[2]), np.uint64)))
+            if sum(len(p[0]) for p in self._planes) >= self.slice_rows:
+                self._flush_planes()
+
+    def add_calls(self, g: np.ndarray) -> None:
+        if len(g):
+            self._calls.append(g)
+            if sum(len(c) for c in self._calls) >= self.slice_rows:
+                self._flush_calls()
+
+    def _flush_planes(self) -> None:
+        from hpcgen.kernels.king import king_bitsets_planes
+
+        if self._planes:
+            bits = np.concatenate([p[0] for p in self._planes])
+            hap = np.concatenate([p[1] for p in self._planes])
+            self._planes = []
+            ba = king_bitsets_planes(bits, hap, *self.a)
+            self._count(ba, ba if self.same else king_bitsets_planes(bits, hap, *self.b))
+
+    def _flush_calls(self) -> None:
+        from hpcgen.kernels.king import king_bitsets
+
+        if self._calls:
+            g = np.concatenate(self._calls)
+            self._calls = []
+            ba = king_bitsets(g[:, self.a[0]:self.a[1]])
+            self._count(ba, ba if self.same else king_bitsets(g[:, self.b[0]:self.b[1]]))
+
+    def _count(self, bits_a: np.ndarray, bits_b: np.ndarray) -> None:
+        from hpcgen.kernels.king import king_pair_counts
+
+        king_pair_counts(bits_a, bits_b, self.same, self.total)
+
+    def finish(self) -> np.ndarray:
+        self._flush_planes()
+        self._flush_calls()
+        return self.total
+
+
 def _block_pair(store_path: str, tasks: list[Task], masks: list[np.ndarray], a: tuple[int, int],
-                b: tuple[int, int], threshold: float) -> pd.DataFrame:
-    """Pairs above ``threshold`` between sample ranges ``a`` and ``b`` (a[0] <= b[0]) over the used rows."""
-    from hpcgen.kernels.king import king_bitsets, king_pair_counts
+                b: tuple[int, int], threshold: float, slice_rows: int) -> pd.DataFrame:
+    """Pairs above ``threshold`` between sample ranges ``a`` and ``b`` (a[0] <= b[0]) over the used rows.
+
+    Rows come from the bit-planes where the shard has them (8x fewer bytes than int8 calls); rows the
+    planes do not hold exactly, and shards without planes, from the int8 calls.
+    """
+    from hpcgen.kernels.hardcalls import EXACT_NO
     from hpcgen.store import GenotypeStore
 
     store = GenotypeStore.open(store_path)
-    same = a == b
-    total = np.zeros((5, a[1] - a[0], b[1] - b[0]), dtype=np.int32)
+    totals = _PairTotals(a, b, slice_rows)
     for (i, r0, r1, _), mask in zip(tasks, masks):
-        g = store.read_genotype_rows(i, r0, r1)
-        if not mask.all():
-            g = g[mask]
-        bits_a = king_bitsets(g[:, a[0]:a[1]])
-        bits_b = bits_a if same else king_bitsets(g[:, b[0]:b[1]])
-        king_pair_counts(bits_a, bits_b, same, total)
-    return _pairs_above(total, a[0], b[0], same, threshold)
+        planes = store.read_hardcall_rows(i, r0, r1) if store.shards[i].hardcall else None
+        if planes is None:
+            g = store.read_genotype_rows(i, r0, r1)
+            totals.add_calls(g if mask.all() else g[mask])
+            continue
+        bits, hap, exact = planes
+        held = mask & (exact != EXACT_NO)
+        totals.add_planes(bits[held], hap[held] if len(hap) else hap)
+        for run in _runs(np.flatnonzero(mask & (exact == EXACT_NO))):
+            totals.add_calls(store.read_genotype_rows(i, r0 + int(run[0]), r0 + int(run[-1]) + 1))
+    return _pairs_above(totals.finish(), a[0], b[0], a == b, threshold)
+
+
+def _runs(rows: np.ndarray) -> list[np.ndarray]:
+    """Consecutive runs of sorted row indices."""
+    return np.split(rows, np.flatnonzero(np.diff(rows) > 1) + 1) if rows.size else []
 
 
 def _pairs_above(counts: np.ndarray, off_a: int, off_b: int, same: bool, threshold: float) -> pd.DataFrame:
@@ -68,9 +137,10 @@ def compute_kinship(store, use: np.ndarray, threshold: float, *, block_variants:
     threshold : float
         Report pairs with kinship strictly above it (0.0884: second degree or closer).
     block_variants : int
-        Rows read at a time (rounded to the store's chunks).
+        Rows read at a time (rounded to the store's chunks), and rows counted per call of the pair kernel.
     block_samples : int
-        Samples per block; a task holds 5 x block_samples^2 int32 totals (84 MB at 2,048).
+        Samples per block, rounded up to a multiple of 64 (the bit-planes' words); a task holds
+        5 x block_samples^2 int32 totals (84 MB at 2,048).
     compute_kwargs
         Passed to ``dask.compute`` (scheduler, num_workers; none under a distributed client).
 
@@ -93,9 +163,9 @@ def compute_kinship(store, use: np.ndarray, threshold: float, *, block_variants:
             masks.append(mask)
     frames = []
     if tasks and n >= 2:
-        edges = list(range(0, n, max(1, block_samples))) + [n]
+        edges = list(range(0, n, max(64, -(-block_samples // 64) * 64))) + [n]
         ranges = list(zip(edges[:-1], edges[1:]))
-        parts = [delayed(_block_pair)(str(store.path), tasks, masks, ra, rb, threshold)
+        parts = [delayed(_block_pair)(str(store.path), tasks, masks, ra, rb, threshold, block_variants)
                  for x, ra in enumerate(ranges) for rb in ranges[x:]]
         frames = list(dask.compute(*parts, **compute_kwargs))
     pairs = pd.concat(frames, ignore_index=True) if frames else _pairs_above(np.zeros((5, 0, 0)), 0, 0, True, threshold)
