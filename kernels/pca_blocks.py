@@ -53,3 +53,47 @@ def standardize_block_reference(g: np.ndarray, mean: np.ndarray, inv_sd: np.ndar
     dosage = (g > 0).sum(axis=2)
     x = (dosage - np.asarray(mean)[:, None]) * np.asarray(inv_sd)[:, None]
     return np.where(ok & (np.asarray(inv_sd)[:, None] != 0), x, 0.0).astype(np.float32)
+
+
+@jit
+def standardize_planes(bits, hap, mean, inv_sd, n_samples):
+    """:func:`standardize_block` from hard-call bit-planes (rows the planes hold exactly).
+
+    Parameters
+    ----------
+    bits : ndarray, uint64, shape (n_variants, 2, n_words)
+        See :mod:`kernels.hardcalls`: (0, 0) hom-REF, (1, 0) het, (0, 1) hom-ALT, (1, 1) missing.
+    hap : ndarray, uint64, shape (n_variants, n_words) or (0, n_words)
+        Haploid calls (none when empty): 0, as missing calls.
+    mean, inv_sd : ndarray, float64, shape (n_variants,)
+        As :func:`standardize_block`.
+    n_samples : int
+
+    Returns
+    -------
+    ndarray, float32, shape (n_variants, n_samples)
+    """
+    n_var = bits.shape[0]
+    nw = bits.shape[2]
+    has_hap = hap.shape[0] > 0
+    out = np.zeros((n_var, n_samples), dtype=np.float32)
+    values = np.zeros(4, dtype=np.float32)  # by code p0 | p1 << 1: hom-REF, het, hom-ALT, missing
+    one = np.uint64(1)
+    for v in range(n_var):
+        w = inv_sd[v]
+        if w == 0.0:
+            continue
+        m = mean[v]
+        values[0] = -m * w
+        values[1] = (1.0 - m) * w
+        values[2] = (2.0 - m) * w
+        for k in range(nw):
+            p0 = bits[v, 0, k]
+            p1 = bits[v, 1, k]
+            h = hap[v, k] if has_hap else np.uint64(0)
+            s0 = 64 * k
+            for b in range(min(64, n_samples - s0)):
+                sb = np.uint64(b)
+                code = ((p0 >> sb) & one) | (((p1 >> sb) & one) << one) | (((h >> sb) & one) * np.uint64(3))
+                out[v, s0 + b] = values[code]
+    return out

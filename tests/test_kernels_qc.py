@@ -194,6 +194,16 @@ def test_standardize_twin(data):
     inv_sd[rng.random(g.shape[0]) < 0.2] = 0.0
     np.testing.assert_allclose(pca_blocks.standardize_block(g, 2 * p, inv_sd),
                                pca_blocks.standardize_block_reference(g, 2 * p, inv_sd), rtol=1e-6, atol=1e-6)
+    # from the bit-planes (rows they hold; haploid calls included), with and without a haploid plane
+    bits, hap, exact = hardcalls.pack_hardcalls(g)
+    held = exact != hardcalls.EXACT_NO
+    want = pca_blocks.standardize_block(g[held], 2 * p[held], inv_sd[held])
+    got = pca_blocks.standardize_planes(bits[held], hap[held], 2 * p[held], inv_sd[held], g.shape[1])
+    np.testing.assert_array_equal(got, want)
+    if not hap[held].any():
+        no_hap = np.zeros((0, hap.shape[1]), np.uint64)  # as the store returns rows without haploid calls
+        np.testing.assert_array_equal(pca_blocks.standardize_planes(bits[held], no_hap, 2 * p[held], inv_sd[held],
+                                                                    g.shape[1]), want)
 
 
 def naive_counts(g: np.ndarray, auto: np.ndarray):

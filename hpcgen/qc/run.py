@@ -134,7 +134,6 @@ def run_qc(store_path: str | os.PathLike, out_dir: str | os.PathLike, *, config:
     vclass = variant_classes(variants["ref"], variants["alt"])
     auto = autosomal(variants["chrom"])
     timings: dict[str, float] = {}
-    gt = None
     with dask_context(profile, q) as ck:
         t = time.perf_counter()
         planes = _has_planes(store)
@@ -156,8 +155,7 @@ def run_qc(store_path: str | os.PathLike, out_dir: str | os.PathLike, *, config:
             (counts,) = dask.compute(count_graph_store(store, vclass, auto, block), **ck)
         else:
             warm.join()
-            gt = genotype_blocks(store, cfg)
-            counts = compute_counts(gt, vclass, auto, **ck)
+            counts = compute_counts(genotype_blocks(store, cfg), vclass, auto, **ck)
         warm.join()  # the HWE kernel below, even when no block was counted
         timings["counts_s"] = time.perf_counter() - t
         vt = variant_table(variants, counts, vclass, q, threads=ck.get("num_workers", 1))
@@ -172,8 +170,9 @@ def run_qc(store_path: str | os.PathLike, out_dir: str | os.PathLike, *, config:
             from hpcgen.qc.pca import compute_pca
 
             t = time.perf_counter()
-            gt = genotype_blocks(store, cfg) if gt is None else gt
-            res = compute_pca(gt, af, use, q.pca_components, seed=q.pca_seed, n_power_iter=q.pca_power_iter, **ck)
+            dip = vt[["n_hom_ref", "n_het", "n_hom_alt"]].to_numpy()
+            res = compute_pca(store, af, use, dip, q.pca_components, block_variants=block, seed=q.pca_seed,
+                              n_power_iter=q.pca_power_iter, **ck)
             timings["pca_s"] = time.perf_counter() - t
         if q.pca_components > 0 and res.pcs.shape[1] > 0:  # none from a single sample or variant
             pcs = pd.DataFrame({"sample": store.samples})
