@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from .accelerate import jit
-from .bits import popcount
+from .bits import popcount, trailing_zeros
 from .calls import call_counts
 
 KING_SETS = 4  # het, hom-ref, hom-alt, called: the middle axis of king_bitsets
@@ -137,11 +137,13 @@ def king_bitsets_planes(bits, hap, s0, s1):
     t1 = np.zeros(64, dtype=np.uint64)
     th = np.zeros(64, dtype=np.uint64)
     all_ones = ~np.uint64(0)
-    for g in range(nw):
-        v0 = 64 * g
-        nv = min(64, n_var - v0)
-        valid = all_ones if nv == 64 else (np.uint64(1) << np.uint64(nv)) - np.uint64(1)
-        for sw in range(s0 // 64, (s1 + 63) // 64):
+    # sample words outermost: the 4 x 64 output rows of one sample word stay in cache while the variant
+    # groups fill them word after word (the other order scattered every store)
+    for sw in range(s0 // 64, (s1 + 63) // 64):
+        for g in range(nw):
+            v0 = 64 * g
+            nv = min(64, n_var - v0)
+            valid = all_ones if nv == 64 else (np.uint64(1) << np.uint64(nv)) - np.uint64(1)
             any_hap = False
             for r in range(64):
                 if r < nv:
@@ -218,6 +220,133 @@ def king_pair_counts(bits_i, bits_j, same, out, tile_samples=0):
                 out[2, a, b] += np.int32(ibs0)
                 out[3, a, b] += np.int32(het_i)
                 out[4, a, b] += np.int32(het_j)
+
+
+_UNCALLED, _HET, _ALT = 0, 1, 2  # classes of a carrier (a sample not homozygous REF) in king_sparse_rows
+
+
+@jit
+def _carriers(bits, hap, has_hap, v, s0, s1, pos, cls):
+    """Samples of ``s0:s1`` (``s0`` a multiple of 64) not homozygous REF at row ``v``: their offsets from
+    ``s0`` into ``pos`` and classes into ``cls`` while they fit; returns how many there are."""
+    k = 0
+    cap = pos.shape[0]
+    for w in range(s0 // 64, (s1 + 63) // 64):
+        p0 = bits[v, 0, w]
+        p1 = bits[v, 1, w]
+        h = hap[v, w] if has_hap else np.uint64(0)
+        m = p0 | p1 | h
+        if 64 * w + 64 > s1:  # the range ends inside this word
+            m &= (np.uint64(1) << np.uint64(s1 - 64 * w)) - np.uint64(1)
+        while m:
+            t = trailing_zeros(m)
+            one = np.uint64(1) << t
+            m &= m - np.uint64(1)
+            if k < cap:
+                pos[k] = 64 * w + np.int64(t) - s0
+                if (h & one) or ((p0 & one) and (p1 & one)):
+                    cls[k] = _UNCALLED
+                elif p0 & one:
+                    cls[k] = _HET
+                else:
+                    cls[k] = _ALT
+            k += 1
+    return k
+
+
+@jit
+def king_sparse_rows(bits, hap, a0, a1, b0, b1, same, max_carriers, out, out_t):
+    """Add to the KING totals of sample ranges ``a0:a1`` x ``b0:b1`` the rows with few carriers.
+
+    A row whose samples are all homozygous REF but at most ``max_carriers`` (het, hom-ALT, missing or
+    haploid, counted in both ranges) adds 1 to NSNP of every pair, which is left to the caller (the
+    returned count), plus corrections along its carriers' rows and columns and between carriers: about
+    (carriers x block) operations instead of block^2 / 64 word steps in :func:`king_pair_counts`. plink2
+    treats rare variants the same way (through their carriers).
+
+    Parameters
+    ----------
+    bits, hap : as :func:`king_bitsets_planes`
+    a0, a1, b0, b1 : int
+        Sample ranges (starts multiples of 64).
+    same : bool
+        The ranges are one range (only pairs a < b are read afterwards).
+    max_carriers : int
+    out : ndarray, int32, shape (5, a1 - a0, b1 - b0)
+        Totals as :func:`king_pair_counts`; row updates go here.
+    out_t : ndarray, int32, shape (5, b1 - b0, a1 - a0)
+        Column updates, transposed (contiguous); the caller adds ``out_t`` transposed to ``out``.
+
+    Returns
+    -------
+    dense : ndarray, bool, shape (n_variants,)
+        Rows with more carriers, not counted here (for :func:`king_pair_counts`).
+    n_sparse : int
+        Rows counted here: add it to NSNP of every pair.
+    """
+    n_var = bits.shape[0]
+    has_hap = hap.shape[0] > 0
+    na = a1 - a0
+    nb = b1 - b0
+    dense = np.zeros(n_var, dtype=np.bool_)
+    pos_a = np.empty(max_carriers + 1, dtype=np.int64)
+    cls_a = np.empty(max_carriers + 1, dtype=np.int8)
+    pos_b = np.empty(max_carriers + 1, dtype=np.int64)
+    cls_b = np.empty(max_carriers + 1, dtype=np.int8)
+    n_sparse = 0
+    for v in range(n_var):
+        ka = _carriers(bits, hap, has_hap, v, a0, a1, pos_a, cls_a)
+        if same:
+            kb = ka
+            pos_b[:ka] = pos_a[:ka]
+            cls_b[:ka] = cls_a[:ka]
+        else:
+            kb = _carriers(bits, hap, has_hap, v, b0, b1, pos_b, cls_b) if ka <= max_carriers else max_carriers + 1
+        if (ka if same else ka + kb) > max_carriers:
+            dense[v] = True
+            continue
+        n_sparse += 1
+        for x in range(ka):  # carriers of range a: along their rows
+            i = pos_a[x]
+            c = cls_a[x]
+            if c == _UNCALLED:
+                for j in range(nb):
+                    out[0, i, j] -= 1
+            elif c == _HET:  # HET_i: j called
+                for j in range(nb):
+                    out[3, i, j] += 1
+                for y in range(kb):
+                    if cls_b[y] == _UNCALLED:
+                        out[3, i, pos_b[y]] -= 1
+            else:  # IBS0: j homozygous REF
+                for j in range(nb):
+                    out[2, i, j] += 1
+                for y in range(kb):
+                    out[2, i, pos_b[y]] -= 1
+        for y in range(kb):  # carriers of range b: along their columns (transposed)
+            j = pos_b[y]
+            c = cls_b[y]
+            if c == _UNCALLED:
+                for i in range(na):
+                    out_t[0, j, i] -= 1
+            elif c == _HET:  # HET_j: i called
+                for i in range(na):
+                    out_t[4, j, i] += 1
+                for x in range(ka):
+                    if cls_a[x] == _UNCALLED:
+                        out_t[4, j, pos_a[x]] -= 1
+            else:
+                for i in range(na):
+                    out_t[2, j, i] += 1
+                for x in range(ka):
+                    out_t[2, j, pos_a[x]] -= 1
+        for x in range(ka):  # pairs of carriers
+            for y in range(kb):
+                if cls_a[x] == _UNCALLED and cls_b[y] == _UNCALLED:
+                    out[0, pos_a[x], pos_b[y]] += 1  # subtracted along both its row and its column
+                elif cls_a[x] == _HET and cls_b[y] == _HET:
+                    out[1, pos_a[x], pos_b[y]] += 1
+    return dense, n_sparse
 
 
 def king_kinship(counts: np.ndarray) -> np.ndarray:

@@ -4,7 +4,9 @@ Samples are cut into blocks of ``block_samples``; each pair of blocks (a <= b) i
 the store's rows block by block (the hard-call bit-planes, else int8 calls; LZ4 decoded without the GIL),
 turns the rows it uses into per-sample bit sets over variants for its two sample blocks (64 x 64 bit
 transposes of the planes, :func:`hpcgen.kernels.king.king_bitsets_planes`), and adds popcounts of every
-pair into one int32 total (:func:`hpcgen.kernels.king.king_pair_counts`);
+pair into one int32 total (:func:`hpcgen.kernels.king.king_pair_counts`). Rows with few carriers (samples
+not homozygous REF; most rows of a cohort are rare variants) skip the pair loop: they add along their
+carriers' rows and columns only (:func:`hpcgen.kernels.king.king_sparse_rows`), as plink2 does;
 only pairs above the threshold leave the task. Memory per task: 5 x block_samples^2 x 4 bytes of totals
 plus one block of rows, whatever the number of variants. The same tasks run on the local thread pool or
 on Dask workers of a Slurm profile (each opens the store where it runs). Every task reads the whole
@@ -33,10 +35,21 @@ class _PairTotals:
         self.a, self.b, self.same = a, b, a == b
         self.slice_rows = max(64, slice_rows // 64 * 64)
         self.total = np.zeros((5, a[1] - a[0], b[1] - b[0]), dtype=np.int32)
+        # rows with few carriers (most rows of a cohort) go through them, not through every pair
+        self.max_carriers = sparse_carriers(a, b)
+        self._total_t = np.zeros((5, b[1] - b[0], a[1] - a[0]), dtype=np.int32) if self.max_carriers else None
+        self._n_sparse = 0
         self._planes: list[tuple[np.ndarray, np.ndarray]] = []
         self._calls: list[np.ndarray] = []
 
     def add_planes(self, bits: np.ndarray, hap: np.ndarray) -> None:
+        if len(bits) and self.max_carriers:
+            from hpcgen.kernels.king import king_sparse_rows
+
+            dense, n_sparse = king_sparse_rows(bits, hap, *self.a, *self.b, self.same, self.max_carriers, self.total,
+                                               self._total_t)
+            self._n_sparse += n_sparse
+            bits, hap = bits[dense], (hap[dense] if len(hap) else hap)
         if len(bits):
             self._planes.append((bits, hap if len(hap) else np.zeros((len(bits), bits.shape[2]), np.uint64)))
             if sum(len(p[0]) for p in self._planes) >= self.slice_rows:
@@ -75,7 +88,16 @@ class _PairTotals:
     def finish(self) -> np.ndarray:
         self._flush_planes()
         self._flush_calls()
+        if self._total_t is not None:
+            self.total += self._total_t.transpose(0, 2, 1)
+            self.total[0] += np.int32(self._n_sparse)
         return self.total
+
+
+def sparse_carriers(a: tuple[int, int], b: tuple[int, int]) -> int:
+    """Most carriers (samples not homozygous REF, in both ranges) of a row counted through its carriers: about
+    where updating their rows and columns costs as much as the pair kernel's block^2 / 64 word steps."""
+    return (a[1] - a[0] + b[1] - b[0]) // 64
 
 
 def _block_pair(store_path: str, tasks: list[Task], masks: list[np.ndarray], a: tuple[int, int],
