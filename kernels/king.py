@@ -255,13 +255,14 @@ def _carriers(bits, hap, has_hap, v, s0, s1, pos, cls):
 
 
 @jit
-def king_sparse_rows(bits, hap, a0, a1, b0, b1, same, max_carriers, out, out_t):
+def king_sparse_rows(bits, hap, a0, a1, b0, b1, same, max_carriers, out, row_add, col_add):
     """Add to the KING totals of sample ranges ``a0:a1`` x ``b0:b1`` the rows with few carriers.
 
     A row whose samples are all homozygous REF but at most ``max_carriers`` (het, hom-ALT, missing or
-    haploid, counted in both ranges) adds 1 to NSNP of every pair, which is left to the caller (the
-    returned count), plus corrections along its carriers' rows and columns and between carriers: about
-    (carriers x block) operations instead of block^2 / 64 word steps in :func:`king_pair_counts`. plink2
+    haploid, counted in both ranges) adds to every pair what a pair of homozygous REF calls adds (1 to
+    NSNP: left to the caller, the returned count), plus what each carrier adds to its whole row or column
+    (one counter per sample: ``row_add``, ``col_add``), plus corrections for the pairs of two carriers:
+    O(carriers^2) operations instead of block^2 / 64 word steps in :func:`king_pair_counts`. plink2
     treats rare variants the same way (through their carriers).
 
     Parameters
@@ -273,9 +274,10 @@ def king_sparse_rows(bits, hap, a0, a1, b0, b1, same, max_carriers, out, out_t):
         The ranges are one range (only pairs a < b are read afterwards).
     max_carriers : int
     out : ndarray, int32, shape (5, a1 - a0, b1 - b0)
-        Totals as :func:`king_pair_counts`; row updates go here.
-    out_t : ndarray, int32, shape (5, b1 - b0, a1 - a0)
-        Column updates, transposed (contiguous); the caller adds ``out_t`` transposed to ``out``.
+        Totals as :func:`king_pair_counts`; the carrier pairs' corrections are added here.
+    row_add : ndarray, int32, shape (5, a1 - a0)
+    col_add : ndarray, int32, shape (5, b1 - b0)
+        Added to every pair of a row / column; the caller adds them to ``out`` at the end.
 
     Returns
     -------
@@ -286,8 +288,6 @@ def king_sparse_rows(bits, hap, a0, a1, b0, b1, same, max_carriers, out, out_t):
     """
     n_var = bits.shape[0]
     has_hap = hap.shape[0] > 0
-    na = a1 - a0
-    nb = b1 - b0
     dense = np.zeros(n_var, dtype=np.bool_)
     pos_a = np.empty(max_carriers + 1, dtype=np.int64)
     cls_a = np.empty(max_carriers + 1, dtype=np.int8)
@@ -306,46 +306,43 @@ def king_sparse_rows(bits, hap, a0, a1, b0, b1, same, max_carriers, out, out_t):
             dense[v] = True
             continue
         n_sparse += 1
-        for x in range(ka):  # carriers of range a: along their rows
-            i = pos_a[x]
+        # against a homozygous REF partner (every sample but the carriers): an uncalled sample loses the
+        # pair from NSNP, a het one adds HET_i (HET_j), a hom-ALT one adds IBS0
+        for x in range(ka):
             c = cls_a[x]
             if c == _UNCALLED:
-                for j in range(nb):
-                    out[0, i, j] -= 1
-            elif c == _HET:  # HET_i: j called
-                for j in range(nb):
-                    out[3, i, j] += 1
-                for y in range(kb):
-                    if cls_b[y] == _UNCALLED:
-                        out[3, i, pos_b[y]] -= 1
-            else:  # IBS0: j homozygous REF
-                for j in range(nb):
-                    out[2, i, j] += 1
-                for y in range(kb):
-                    out[2, i, pos_b[y]] -= 1
-        for y in range(kb):  # carriers of range b: along their columns (transposed)
-            j = pos_b[y]
+                row_add[0, pos_a[x]] -= 1
+            elif c == _HET:
+                row_add[3, pos_a[x]] += 1
+            else:
+                row_add[2, pos_a[x]] += 1
+        for y in range(kb):
             c = cls_b[y]
             if c == _UNCALLED:
-                for i in range(na):
-                    out_t[0, j, i] -= 1
-            elif c == _HET:  # HET_j: i called
-                for i in range(na):
-                    out_t[4, j, i] += 1
-                for x in range(ka):
-                    if cls_a[x] == _UNCALLED:
-                        out_t[4, j, pos_a[x]] -= 1
+                col_add[0, pos_b[y]] -= 1
+            elif c == _HET:
+                col_add[4, pos_b[y]] += 1
             else:
-                for i in range(na):
-                    out_t[2, j, i] += 1
-                for x in range(ka):
-                    out_t[2, j, pos_a[x]] -= 1
-        for x in range(ka):  # pairs of carriers
+                col_add[2, pos_b[y]] += 1
+        # pairs of two carriers: what the row and column counters gave wrongly, and what they lack
+        for x in range(ka):
+            ci = cls_a[x]
+            i = pos_a[x]
             for y in range(kb):
-                if cls_a[x] == _UNCALLED and cls_b[y] == _UNCALLED:
-                    out[0, pos_a[x], pos_b[y]] += 1  # subtracted along both its row and its column
-                elif cls_a[x] == _HET and cls_b[y] == _HET:
-                    out[1, pos_a[x], pos_b[y]] += 1
+                cj = cls_b[y]
+                j = pos_b[y]
+                if ci == _UNCALLED and cj == _UNCALLED:
+                    out[0, i, j] += 1  # taken off twice
+                if ci == _HET and cj == _UNCALLED:
+                    out[3, i, j] -= 1
+                if cj == _HET and ci == _UNCALLED:
+                    out[4, i, j] -= 1
+                if ci == _HET and cj == _HET:
+                    out[1, i, j] += 1
+                if ci == _ALT:  # IBS0 needs a homozygous REF partner
+                    out[2, i, j] -= 1
+                if cj == _ALT:
+                    out[2, i, j] -= 1
     return dense, n_sparse
 
 
