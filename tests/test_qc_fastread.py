@@ -77,9 +77,9 @@ def test_thread_pool_pass_equals_dask_pass(demo_store):
                                                   for i, s in enumerate(store.shards)]), store.genotypes())
 
 
-def test_rows_the_planes_do_not_hold_are_counted_from_the_calls(tmp_path):
-    """Odd rows (an absent first allele, an allele code above 1) inside blocks of planes: both paths agree."""
-    from hpcgen.qc.counts import compute_counts_store
+def odd_rows_store(path):
+    """A store whose shards hold rows the planes do not hold (an allele code above 1, an absent first allele)
+    among rows they do, on chr1 and on chrX with haploid males; 150 samples."""
     from hpcgen.store import GenotypeStore, ShardWriter
     from hpcgen.store import schema as S
     from hpcgen.store.manifest import build_manifest, write_manifest
@@ -95,15 +95,22 @@ def test_rows_the_planes_do_not_hold_are_counted_from_the_calls(tmp_path):
         odd = np.array([3, 4, 5, 250, 699 % n])
         g[odd, 100] = (2, 1)  # an allele code above 1
         g[10, 8] = (-2, 1)  # an absent first allele
-        w = ShardWriter(tmp_path / "st" / S.SHARDS_DIR / S.shard_name(chrom, 1, 10**6), samples, chrom, 1, 10**6,
+        w = ShardWriter(path / S.SHARDS_DIR / S.shard_name(chrom, 1, 10**6), samples, chrom, 1, 10**6,
                         chunk_variants=128, codec="lz4")
         for k in range(n):
             w.add(k + 1, ".", "A", "G" if k % 3 else "T", 0.0, "PASS", g[k], np.zeros(len(samples), bool))
         infos.append(w.close())
-    write_manifest(tmp_path / "st", build_manifest(infos, samples, build="GRCh38", source={},
-                                                    store_config={"chunk_variants": 128, "chunk_samples": 150,
-                                                                  "codec": "lz4", "clevel": 3}))
-    store = GenotypeStore.open(tmp_path / "st")
+    write_manifest(path, build_manifest(infos, samples, build="GRCh38", source={},
+                                        store_config={"chunk_variants": 128, "chunk_samples": 150,
+                                                      "codec": "lz4", "clevel": 3}))
+    return GenotypeStore.open(path)
+
+
+def test_rows_the_planes_do_not_hold_are_counted_from_the_calls(tmp_path):
+    """Odd rows (an absent first allele, an allele code above 1) inside blocks of planes: both paths agree."""
+    from hpcgen.qc.counts import compute_counts_store
+
+    store = odd_rows_store(tmp_path / "st")
     exact = np.concatenate([store.read_hardcall_rows(i, 0, s.n_variants)[2] for i, s in enumerate(store.shards)])
     assert (exact == 0).sum() == 12 and (exact == 2).sum() > 250  # 6 odd rows per shard; chrX held with the haploid plane
     v = store.variants()
@@ -122,3 +129,37 @@ def test_rows_the_planes_do_not_hold_are_counted_from_the_calls(tmp_path):
         np.testing.assert_array_equal(planes.sample, calls.sample)
         np.testing.assert_array_equal(planes.singletons, calls.singletons)
         np.testing.assert_allclose(planes.het, calls.het, rtol=1e-12, atol=1e-9)
+
+
+def test_king_and_pca_blocks_from_planes_equal_the_calls(tmp_path):
+    """KING over the store (planes, rows through their carriers or the pair kernel, odd rows from the int8
+    calls, several sample blocks) equals a loop per pair on the int8 calls; PCA's standardized blocks too."""
+    from hpcgen.kernels.king import king_kinship, king_pair_counts_reference
+    from hpcgen.kernels.pca_blocks import standardize_block
+    from hpcgen.qc.counts import _row_tasks
+    from hpcgen.qc.kinship import compute_kinship
+    from hpcgen.qc.pca import _standardized_rows
+
+    store = odd_rows_store(tmp_path / "st")
+    g = store.genotypes()
+    rng = np.random.default_rng(5)
+    use = rng.random(store.n_variants) < 0.8  # a subset, odd rows included
+    use[[3, 4, 5, 10, 250]] = True
+    pairs = compute_kinship(store, use, -np.inf, block_variants=256, block_samples=64, scheduler="sync")
+    ref = king_pair_counts_reference(g[use], g[use])
+    assert len(pairs) == 150 * 149 // 2
+    index = {s: k for k, s in enumerate(store.samples)}
+    i = pairs["sample_1"].map(index).to_numpy()
+    j = pairs["sample_2"].map(index).to_numpy()
+    assert (i < j).all()
+    for col, k in [("nsnp", 0), ("hethet", 1), ("ibs0", 2), ("het_1", 3), ("het_2", 4)]:
+        np.testing.assert_array_equal(pairs[col].to_numpy(), ref[k][i, j])
+    np.testing.assert_allclose(pairs["kinship"].to_numpy(), king_kinship(ref)[i, j], rtol=1e-12)
+    # PCA blocks: rows of planes (haploid calls as 0) and odd rows alike
+    p = rng.uniform(0.05, 0.95, store.n_variants)
+    mean, inv_sd = 2 * p, 1 / np.sqrt(2 * p * (1 - p))
+    for task in _row_tasks(store, 256):
+        sh, r0, r1, k = task
+        rows = np.flatnonzero(use[k:k + r1 - r0])
+        got = _standardized_rows(str(store.path), task, rows, mean[k + rows], inv_sd[k + rows])
+        np.testing.assert_array_equal(got, standardize_block(g[k + rows], mean[k + rows], inv_sd[k + rows]))

@@ -230,6 +230,11 @@ def _calls_counts(g: np.ndarray, vcl: np.ndarray, au: np.ndarray) -> tuple[np.nd
     return (vc, *_finish_block(g, sc, _row_weights(vc, au)))
 
 
+def row_runs(rows: np.ndarray) -> list[np.ndarray]:
+    """Runs of consecutive indices in sorted ``rows`` (each read from the store in one call)."""
+    return np.split(rows, np.flatnonzero(np.diff(rows) > 1) + 1) if rows.size else []
+
+
 def read_block(store, task: Task, hardcalls: bool = True) -> tuple[Any, ...]:
     """The calls of one task's rows: ``(bits, hap, exact, odd rows, their int8 calls)`` from the bit-planes, or
     ``(int8 calls,)`` when the shard has none (or ``hardcalls`` is False). LZ4 is decoded without the GIL."""
@@ -243,8 +248,7 @@ def read_block(store, task: Task, hardcalls: bool = True) -> tuple[Any, ...]:
     if not rest.size:
         return bits, hap, exact, rest, None
     # the few rows the planes do not hold, as int8 calls, read run by run (not the whole block: wide cohorts)
-    runs = np.split(rest, np.flatnonzero(np.diff(rest) > 1) + 1)
-    g_rest = np.concatenate([store.read_genotype_rows(i, a + int(r[0]), a + int(r[-1]) + 1) for r in runs])
+    g_rest = np.concatenate([store.read_genotype_rows(i, a + int(r[0]), a + int(r[-1]) + 1) for r in row_runs(rest)])
     return bits, hap, exact, rest, g_rest
 
 

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hpcgen.qc.counts import Task, _row_tasks
+from hpcgen.qc.counts import Task, _row_tasks, row_runs
 
 
 class _PairTotals:
@@ -128,14 +128,9 @@ def _block_pair(store_path: str, tasks: list[Task], masks: list[np.ndarray], a: 
         bits, hap, exact = planes
         held = mask & (exact != EXACT_NO)
         totals.add_planes(bits[held], hap[held] if len(hap) else hap)
-        for run in _runs(np.flatnonzero(mask & (exact == EXACT_NO))):
+        for run in row_runs(np.flatnonzero(mask & (exact == EXACT_NO))):
             totals.add_calls(store.read_genotype_rows(i, r0 + int(run[0]), r0 + int(run[-1]) + 1))
     return _pairs_above(totals.finish(), a[0], b[0], a == b, threshold)
-
-
-def _runs(rows: np.ndarray) -> list[np.ndarray]:
-    """Consecutive runs of sorted row indices."""
-    return np.split(rows, np.flatnonzero(np.diff(rows) > 1) + 1) if rows.size else []
 
 
 def _pairs_above(counts: np.ndarray, off_a: int, off_b: int, same: bool, threshold: float) -> pd.DataFrame:

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from hpcgen.qc.counts import Task
+from hpcgen.qc.counts import Task, row_runs
 
 
 @dataclass
@@ -42,10 +42,10 @@ def _standardized_rows(store_path: str, task: Task, rows: np.ndarray, mean: np.n
         return standardize_block(store.read_genotype_rows(i, r0, r1)[rows], mean, inv_sd)
     bits, hap, exact = planes
     out = standardize_planes(bits[rows], hap[rows] if len(hap) else hap, mean, inv_sd, store.n_samples)
-    odd = np.flatnonzero(exact[rows] == EXACT_NO)
-    for k in odd:  # few: an allele code above 1, or an absent first allele
-        r = r0 + int(rows[k])
-        out[k] = standardize_block(store.read_genotype_rows(i, r, r + 1), mean[k:k + 1], inv_sd[k:k + 1])[0]
+    # the few rows the planes do not hold (an allele code above 1, an absent first allele), run by run
+    for run in row_runs(rows[exact[rows] == EXACT_NO]):
+        k = np.searchsorted(rows, run)
+        out[k] = standardize_block(store.read_genotype_rows(i, r0 + int(run[0]), r0 + int(run[-1]) + 1), mean[k], inv_sd[k])
     return out
 
 
