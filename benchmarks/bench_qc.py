@@ -228,7 +228,7 @@ def relatedness(work: Path, threads: int, n_samples: int) -> None:
             m = ours_pc.merge(theirs_pc, on="IID", suffixes=("", "_p"))
             corr = [abs(np.corrcoef(m[f"PC{k}"], m[f"PC{k}_p"])[0, 1]) for k in (1, 2)]
             check = f"|corr| PC1 {corr[0]:.4f}, PC2 {corr[1]:.4f} over {len(m)} samples"
-        print(f"{name:5s} hpcgen qc {ours[0]:8.2f} s wall {ours[1]:7.0f} MB | plink2 {' '.join(plink_args[:2])} "
+        print(f"{name:5s} hpcgen qc {ours[0]:8.2f} s wall {ours[1]:7.0f} MB | plink2 {' '.join(plink_args)} "
               f"{theirs[0]:8.2f} s wall {theirs[1]:7.0f} MB | ratio {ours[0] / theirs[0]:.2f} | {check}")
 
 
