@@ -254,6 +254,19 @@ def _carriers(bits, hap, has_hap, v, s0, s1, pos, cls):
     return k
 
 
+@jit(inline="always")
+def _add_against_ref(counters, pos, cls, k, het_set):
+    """What each of ``k`` carriers adds to its pairs with homozygous REF samples, on its own counter."""
+    for x in range(k):
+        c = cls[x]
+        if c == _UNCALLED:
+            counters[0, pos[x]] -= 1
+        elif c == _HET:
+            counters[het_set, pos[x]] += 1  # HET_i (3) along a row, HET_j (4) along a column
+        else:
+            counters[2, pos[x]] += 1
+
+
 @jit
 def king_sparse_rows(bits, hap, a0, a1, b0, b1, same, max_carriers, out, row_add, col_add):
     """Add to the KING totals of sample ranges ``a0:a1`` x ``b0:b1`` the rows with few carriers.
@@ -308,22 +321,8 @@ def king_sparse_rows(bits, hap, a0, a1, b0, b1, same, max_carriers, out, row_add
         n_sparse += 1
         # against a homozygous REF partner (every sample but the carriers): an uncalled sample loses the
         # pair from NSNP, a het one adds HET_i (HET_j), a hom-ALT one adds IBS0
-        for x in range(ka):
-            c = cls_a[x]
-            if c == _UNCALLED:
-                row_add[0, pos_a[x]] -= 1
-            elif c == _HET:
-                row_add[3, pos_a[x]] += 1
-            else:
-                row_add[2, pos_a[x]] += 1
-        for y in range(kb):
-            c = cls_b[y]
-            if c == _UNCALLED:
-                col_add[0, pos_b[y]] -= 1
-            elif c == _HET:
-                col_add[4, pos_b[y]] += 1
-            else:
-                col_add[2, pos_b[y]] += 1
+        _add_against_ref(row_add, pos_a, cls_a, ka, 3)
+        _add_against_ref(col_add, pos_b, cls_b, kb, 4)
         # pairs of two carriers: what the row and column counters gave wrongly, and what they lack
         for x in range(ka):
             ci = cls_a[x]
