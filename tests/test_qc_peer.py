@@ -202,3 +202,8 @@ def test_qc_on_slurm_matches_local(peer, tmp_path):
         ours = pd.read_parquet(tmp_path / "qc" / f"{name}.parquet")
         local = pd.read_parquet(wd / "qc" / f"{name}.parquet")
         pd.testing.assert_frame_equal(ours, local, check_exact=False, rtol=1e-12)
+    # PCA: the same blocks and seed; only float summation order may differ between schedulers
+    ours, local = (pd.read_parquet(d / "qc" / "pca.parquet") for d in (tmp_path, wd))
+    assert list(ours.columns) == list(local.columns) and (ours["sample"] == local["sample"]).all()
+    pcs = [c for c in ours.columns if c.startswith("PC")]
+    np.testing.assert_allclose(ours[pcs].to_numpy(), local[pcs].to_numpy(), atol=1e-5)
