@@ -1,6 +1,8 @@
 """The QC fast path: GIL-free LZ4 chunk decode equals h5py's own read; the thread-pool pass equals the Dask one."""
 from __future__ import annotations
 
+import shutil
+
 import h5py
 import hdf5plugin
 import numpy as np
@@ -145,16 +147,33 @@ def test_king_and_pca_blocks_from_planes_equal_the_calls(tmp_path):
     rng = np.random.default_rng(5)
     use = rng.random(store.n_variants) < 0.8  # a subset, odd rows included
     use[[3, 4, 5, 10, 250]] = True
-    pairs = compute_kinship(store, use, -np.inf, block_variants=256, block_samples=64, scheduler="sync")
     ref = king_pair_counts_reference(g[use], g[use])
-    assert len(pairs) == 150 * 149 // 2
     index = {s: k for k, s in enumerate(store.samples)}
-    i = pairs["sample_1"].map(index).to_numpy()
-    j = pairs["sample_2"].map(index).to_numpy()
-    assert (i < j).all()
-    for col, k in [("nsnp", 0), ("hethet", 1), ("ibs0", 2), ("het_1", 3), ("het_2", 4)]:
-        np.testing.assert_array_equal(pairs[col].to_numpy(), ref[k][i, j])
-    np.testing.assert_allclose(pairs["kinship"].to_numpy(), king_kinship(ref)[i, j], rtol=1e-12)
+
+    def check(pairs):
+        assert len(pairs) == 150 * 149 // 2
+        i = pairs["sample_1"].map(index).to_numpy()
+        j = pairs["sample_2"].map(index).to_numpy()
+        assert (i < j).all()
+        for col, k in [("nsnp", 0), ("hethet", 1), ("ibs0", 2), ("het_1", 3), ("het_2", 4)]:
+            np.testing.assert_array_equal(pairs[col].to_numpy(), ref[k][i, j])
+        np.testing.assert_allclose(pairs["kinship"].to_numpy(), king_kinship(ref)[i, j], rtol=1e-12)
+
+    check(compute_kinship(store, use, -np.inf, block_variants=256, block_samples=64, scheduler="sync"))
+    # a store without bit-planes (written before they existed): every row from the int8 calls
+    from hpcgen.store import GenotypeStore
+    from hpcgen.store import schema as S
+
+    bare = tmp_path / "bare"
+    shutil.copytree(tmp_path / "st", bare)
+    for shard in store.shards:
+        with h5py.File(bare / shard.file, "r+") as h5:
+            for name in (S.HARDCALL, S.HARDCALL_EXACT, S.HARDCALL_HAPLOID):
+                if name in h5:
+                    del h5[name]
+    bare_store = GenotypeStore.open(bare)
+    assert all(bare_store.read_hardcall_rows(i, 0, 1) is None for i in range(len(bare_store.shards)))
+    check(compute_kinship(bare_store, use, -np.inf, block_variants=300, block_samples=100, scheduler="threads"))
     # PCA blocks: rows of planes (haploid calls as 0) and odd rows alike
     p = rng.uniform(0.05, 0.95, store.n_variants)
     mean, inv_sd = 2 * p, 1 / np.sqrt(2 * p * (1 - p))
