@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .accelerate import jit
+from .bits import trailing_zeros
 from .calls import call_counts
 
 
@@ -87,13 +88,17 @@ def standardize_planes(bits, hap, mean, inv_sd, n_samples):
         values[0] = -m * w
         values[1] = (1.0 - m) * w
         values[2] = (2.0 - m) * w
+        ref = np.float32(values[0])
+        out[v, :] = ref  # most calls are homozygous REF: fill, then patch the carriers word by word
         for k in range(nw):
             p0 = bits[v, 0, k]
             p1 = bits[v, 1, k]
             h = hap[v, k] if has_hap else np.uint64(0)
+            m = p0 | p1 | h
             s0 = 64 * k
-            for b in range(min(64, n_samples - s0)):
-                sb = np.uint64(b)
+            while m:
+                sb = trailing_zeros(m)
+                m &= m - one
                 code = ((p0 >> sb) & one) | (((p1 >> sb) & one) << one) | (((h >> sb) & one) * np.uint64(3))
-                out[v, s0 + b] = values[code]
+                out[v, s0 + np.int64(sb)] = values[code]
     return out
