@@ -57,48 +57,117 @@ def standardize_block_reference(g: np.ndarray, mean: np.ndarray, inv_sd: np.ndar
 
 
 @jit
-def standardize_planes(bits, hap, mean, inv_sd, n_samples):
-    """:func:`standardize_block` from hard-call bit-planes (rows the planes hold exactly).
+def _row_values(m, w, values):
+    """Standardized value of each call code (hom-REF, het, hom-ALT, missing/haploid) of one variant."""
+    values[0] = -m * w
+    values[1] = (1.0 - m) * w
+    values[2] = (2.0 - m) * w
+    values[3] = 0.0
+
+
+@jit
+def planes_times(bits, hap, mean, inv_sd, right, right_sum):
+    """``X @ right`` for the standardized rows held by ``bits``, without forming ``X``.
+
+    Row ``v`` of ``X`` is the hom-REF value everywhere but at its carriers (samples not homozygous REF), so
+    ``X[v] @ right`` is that value times the column sums of ``right`` plus one term per carrier: the work
+    is the number of carriers times ``l``, not ``n_samples`` times ``l``.
 
     Parameters
     ----------
     bits : ndarray, uint64, shape (n_variants, 2, n_words)
-        See :mod:`kernels.hardcalls`: (0, 0) hom-REF, (1, 0) het, (0, 1) hom-ALT, (1, 1) missing.
+        Bit-planes of rows the planes hold exactly (:mod:`kernels.hardcalls`: (0, 0) hom-REF, (1, 0) het,
+        (0, 1) hom-ALT, (1, 1) missing).
     hap : ndarray, uint64, shape (n_variants, n_words) or (0, n_words)
-        Haploid calls (none when empty): 0, as missing calls.
+        Haploid calls (none when empty): value 0, as missing calls.
     mean, inv_sd : ndarray, float64, shape (n_variants,)
-        As :func:`standardize_block`.
-    n_samples : int
+    right : ndarray, float64, shape (n_samples, l)
+    right_sum : ndarray, float64, shape (l,)
+        ``right.sum(axis=0)``.
 
     Returns
     -------
-    ndarray, float32, shape (n_variants, n_samples)
+    ndarray, float64, shape (n_variants, l)
     """
     n_var = bits.shape[0]
     nw = bits.shape[2]
+    n_l = right.shape[1]
     has_hap = hap.shape[0] > 0
-    out = np.zeros((n_var, n_samples), dtype=np.float32)
-    values = np.zeros(4, dtype=np.float32)  # by code p0 | p1 << 1: hom-REF, het, hom-ALT, missing
+    out = np.zeros((n_var, n_l), dtype=np.float64)
+    values = np.zeros(4, dtype=np.float64)
     one = np.uint64(1)
     for v in range(n_var):
         w = inv_sd[v]
         if w == 0.0:
             continue
-        m = mean[v]
-        values[0] = -m * w
-        values[1] = (1.0 - m) * w
-        values[2] = (2.0 - m) * w
-        ref = np.float32(values[0])
-        out[v, :] = ref  # most calls are homozygous REF: fill, then patch the carriers word by word
+        _row_values(mean[v], w, values)
+        x0 = values[0]
+        for c in range(n_l):
+            out[v, c] = x0 * right_sum[c]
         for k in range(nw):
             p0 = bits[v, 0, k]
             p1 = bits[v, 1, k]
             h = hap[v, k] if has_hap else np.uint64(0)
             m = p0 | p1 | h
-            s0 = 64 * k
             while m:
                 sb = trailing_zeros(m)
                 m &= m - one
                 code = ((p0 >> sb) & one) | (((p1 >> sb) & one) << one) | (((h >> sb) & one) * np.uint64(3))
-                out[v, s0 + np.int64(sb)] = values[code]
+                d = values[code] - x0
+                s = 64 * k + np.int64(sb)
+                for c in range(n_l):
+                    out[v, c] += d * right[s, c]
     return out
+
+
+@jit
+def planes_transpose_times(bits, hap, mean, inv_sd, left, out):
+    """Add ``X.T @ left`` for the standardized rows held by ``bits`` to ``out``, without forming ``X``.
+
+    As :func:`planes_times`: what every sample gets from the hom-REF values is one vector (added to all rows
+    of ``out`` at the end), and each carrier adds its own difference.
+
+    Parameters
+    ----------
+    bits : ndarray, uint64, shape (n_variants, 2, n_words)
+        Bit-planes of rows the planes hold exactly (:mod:`kernels.hardcalls`: (0, 0) hom-REF, (1, 0) het,
+        (0, 1) hom-ALT, (1, 1) missing).
+    hap : ndarray, uint64, shape (n_variants, n_words) or (0, n_words)
+        Haploid calls (none when empty): value 0, as missing calls.
+    mean, inv_sd : ndarray, float64, shape (n_variants,)
+    left : ndarray, float64, shape (n_variants, l)
+    out : ndarray, float64, shape (n_samples, l)
+        Added to.
+    """
+    n_var = bits.shape[0]
+    nw = bits.shape[2]
+    n_l = left.shape[1]
+    n_smp = out.shape[0]
+    has_hap = hap.shape[0] > 0
+    base = np.zeros(n_l, dtype=np.float64)
+    values = np.zeros(4, dtype=np.float64)
+    one = np.uint64(1)
+    for v in range(n_var):
+        w = inv_sd[v]
+        if w == 0.0:
+            continue
+        _row_values(mean[v], w, values)
+        x0 = values[0]
+        for c in range(n_l):
+            base[c] += x0 * left[v, c]
+        for k in range(nw):
+            p0 = bits[v, 0, k]
+            p1 = bits[v, 1, k]
+            h = hap[v, k] if has_hap else np.uint64(0)
+            m = p0 | p1 | h
+            while m:
+                sb = trailing_zeros(m)
+                m &= m - one
+                code = ((p0 >> sb) & one) | (((p1 >> sb) & one) << one) | (((h >> sb) & one) * np.uint64(3))
+                d = values[code] - x0
+                s = 64 * k + np.int64(sb)
+                for c in range(n_l):
+                    out[s, c] += d * left[v, c]
+    for s in range(n_smp):
+        for c in range(n_l):
+            out[s, c] += base[c]

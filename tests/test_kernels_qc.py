@@ -194,16 +194,19 @@ def test_standardize_twin(data):
     inv_sd[rng.random(g.shape[0]) < 0.2] = 0.0
     np.testing.assert_allclose(pca_blocks.standardize_block(g, 2 * p, inv_sd),
                                pca_blocks.standardize_block_reference(g, 2 * p, inv_sd), rtol=1e-6, atol=1e-6)
-    # from the bit-planes (rows they hold; haploid calls included), with and without a haploid plane
+    # products through the carriers of the bit-planes' rows equal products with the standardized calls
     bits, hap, exact = hardcalls.pack_hardcalls(g)
     held = exact != hardcalls.EXACT_NO
-    want = pca_blocks.standardize_block(g[held], 2 * p[held], inv_sd[held])
-    got = pca_blocks.standardize_planes(bits[held], hap[held], 2 * p[held], inv_sd[held], g.shape[1])
-    np.testing.assert_array_equal(got, want)
-    if not hap[held].any():
-        no_hap = np.zeros((0, hap.shape[1]), np.uint64)  # as the store returns rows without haploid calls
-        np.testing.assert_array_equal(pca_blocks.standardize_planes(bits[held], no_hap, 2 * p[held], inv_sd[held],
-                                                                    g.shape[1]), want)
+    x = pca_blocks.standardize_block(g[held], 2 * p[held], inv_sd[held]).astype(np.float64)
+    right = rng.standard_normal((g.shape[1], 5))
+    left = rng.standard_normal((int(held.sum()), 5))
+    haps = [hap[held]] + ([np.zeros((0, hap.shape[1]), np.uint64)] if not hap[held].any() else [])  # as the store gives
+    for h in haps:
+        got = pca_blocks.planes_times(bits[held], h, 2 * p[held], inv_sd[held], right, right.sum(axis=0))
+        np.testing.assert_allclose(got, x @ right, rtol=1e-5, atol=1e-5)
+        acc = np.ones((g.shape[1], 5))  # added to
+        pca_blocks.planes_transpose_times(bits[held], h, 2 * p[held], inv_sd[held], left, acc)
+        np.testing.assert_allclose(acc, 1 + x.T @ left, rtol=1e-5, atol=1e-5)
 
 
 def naive_counts(g: np.ndarray, auto: np.ndarray):

@@ -135,12 +135,13 @@ def test_rows_the_planes_do_not_hold_are_counted_from_the_calls(tmp_path):
 
 def test_king_and_pca_blocks_from_planes_equal_the_calls(tmp_path):
     """KING over the store (planes, rows through their carriers or the pair kernel, odd rows from the int8
-    calls, several sample blocks) equals a loop per pair on the int8 calls; PCA's standardized blocks too."""
+    calls, several sample blocks) equals a loop per pair on the int8 calls; PCA's products equal products with
+    the standardized int8 calls; both also on a store without bit-planes."""
     from hpcgen.kernels.king import king_kinship, king_pair_counts_reference
     from hpcgen.kernels.pca_blocks import standardize_block
     from hpcgen.qc.counts import _row_tasks
     from hpcgen.qc.kinship import compute_kinship
-    from hpcgen.qc.pca import _standardized_rows
+    from hpcgen.qc.pca import _block_product
 
     store = odd_rows_store(tmp_path / "st")
     g = store.genotypes()
@@ -174,11 +175,16 @@ def test_king_and_pca_blocks_from_planes_equal_the_calls(tmp_path):
     bare_store = GenotypeStore.open(bare)
     assert all(bare_store.read_hardcall_rows(i, 0, 1) is None for i in range(len(bare_store.shards)))
     check(compute_kinship(bare_store, use, -np.inf, block_variants=300, block_samples=100, scheduler="threads"))
-    # PCA blocks: rows of planes (haploid calls as 0) and odd rows alike
+    # PCA products: rows of planes through their carriers (haploid calls as 0) and odd rows alike
     p = rng.uniform(0.05, 0.95, store.n_variants)
     mean, inv_sd = 2 * p, 1 / np.sqrt(2 * p * (1 - p))
-    for task in _row_tasks(store, 256):
-        sh, r0, r1, k = task
-        rows = np.flatnonzero(use[k:k + r1 - r0])
-        got = _standardized_rows(str(store.path), task, rows, mean[k + rows], inv_sd[k + rows])
-        np.testing.assert_array_equal(got, standardize_block(g[k + rows], mean[k + rows], inv_sd[k + rows]))
+    right = rng.standard_normal((store.n_samples, 4))
+    for st in (store, bare_store):
+        for task in _row_tasks(st, 256):
+            sh, r0, r1, k = task
+            rows = np.flatnonzero(use[k:k + r1 - r0])
+            x = standardize_block(g[k + rows], mean[k + rows], inv_sd[k + rows]).astype(np.float64)
+            args = (str(st.path), task, rows, mean[k + rows], inv_sd[k + rows])
+            np.testing.assert_allclose(_block_product(*args, right, False), x @ right, rtol=1e-5, atol=1e-5)
+            left = rng.standard_normal((len(rows), 4))
+            np.testing.assert_allclose(_block_product(*args, left, True), x.T @ left, rtol=1e-5, atol=1e-5)

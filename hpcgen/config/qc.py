@@ -16,7 +16,7 @@ class QcConfig(Section):
     min_dp: int = Field(0, ge=0, description="calls with FORMAT/DP below are set missing by filter (0 = off)")
     min_gq: int = Field(0, ge=0, description="calls with FORMAT/GQ below are set missing by filter (0 = off)")
     pca_components: int = Field(10, ge=0, description="principal components computed (0 = no PCA)")
-    pca_power_iter: int = Field(4, ge=0, le=20, description="power iterations of the randomized SVD (each one rereads the store)")
+    pca_power_iter: int = Field(4, ge=0, le=20, description="power iterations of the randomized SVD (each one is two passes over the store)")
     pca_seed: int = Field(0, ge=0, description="seed of the randomized SVD (fixed: reruns give the same PCs)")
     kinship: bool = Field(True, description="compute KING-robust kinship for every pair of samples")
     kinship_max_variants: int = Field(0, ge=0, description="KING on at most this many autosomal variants, evenly spaced (0 = all, as plink2); cost grows as samples^2 x variants")
