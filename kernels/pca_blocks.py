@@ -65,6 +65,27 @@ def _row_values(m, w, values):
     values[3] = 0.0
 
 
+@jit(inline="always")
+def _row_deltas(bits, hap, has_hap, v, values, pos, delta):
+    """The carriers of row ``v`` (samples not homozygous REF): their indices into ``pos`` and their value
+    minus the hom-REF value (``values`` by call code) into ``delta``; returns how many."""
+    one = np.uint64(1)
+    n = 0
+    for k in range(bits.shape[2]):
+        p0 = bits[v, 0, k]
+        p1 = bits[v, 1, k]
+        h = hap[v, k] if has_hap else np.uint64(0)
+        m = p0 | p1 | h
+        while m:
+            sb = trailing_zeros(m)
+            m &= m - one
+            code = ((p0 >> sb) & one) | (((p1 >> sb) & one) << one) | (((h >> sb) & one) * np.uint64(3))
+            pos[n] = 64 * k + np.int64(sb)
+            delta[n] = values[code] - values[0]
+            n += 1
+    return n
+
+
 @jit
 def planes_times(bits, hap, mean, inv_sd, right, right_sum):
     """``X @ right`` for the standardized rows held by ``bits``, without forming ``X``.
@@ -95,7 +116,8 @@ def planes_times(bits, hap, mean, inv_sd, right, right_sum):
     has_hap = hap.shape[0] > 0
     out = np.zeros((n_var, n_l), dtype=np.float64)
     values = np.zeros(4, dtype=np.float64)
-    one = np.uint64(1)
+    pos = np.empty(64 * nw, dtype=np.int64)
+    delta = np.empty(64 * nw, dtype=np.float64)
     for v in range(n_var):
         w = inv_sd[v]
         if w == 0.0:
@@ -104,19 +126,11 @@ def planes_times(bits, hap, mean, inv_sd, right, right_sum):
         x0 = values[0]
         for c in range(n_l):
             out[v, c] = x0 * right_sum[c]
-        for k in range(nw):
-            p0 = bits[v, 0, k]
-            p1 = bits[v, 1, k]
-            h = hap[v, k] if has_hap else np.uint64(0)
-            m = p0 | p1 | h
-            while m:
-                sb = trailing_zeros(m)
-                m &= m - one
-                code = ((p0 >> sb) & one) | (((p1 >> sb) & one) << one) | (((h >> sb) & one) * np.uint64(3))
-                d = values[code] - x0
-                s = 64 * k + np.int64(sb)
-                for c in range(n_l):
-                    out[v, c] += d * right[s, c]
+        for x in range(_row_deltas(bits, hap, has_hap, v, values, pos, delta)):
+            s = pos[x]
+            d = delta[x]
+            for c in range(n_l):
+                out[v, c] += d * right[s, c]
     return out
 
 
@@ -146,7 +160,8 @@ def planes_transpose_times(bits, hap, mean, inv_sd, left, out):
     has_hap = hap.shape[0] > 0
     base = np.zeros(n_l, dtype=np.float64)
     values = np.zeros(4, dtype=np.float64)
-    one = np.uint64(1)
+    pos = np.empty(64 * nw, dtype=np.int64)
+    delta = np.empty(64 * nw, dtype=np.float64)
     for v in range(n_var):
         w = inv_sd[v]
         if w == 0.0:
@@ -155,19 +170,11 @@ def planes_transpose_times(bits, hap, mean, inv_sd, left, out):
         x0 = values[0]
         for c in range(n_l):
             base[c] += x0 * left[v, c]
-        for k in range(nw):
-            p0 = bits[v, 0, k]
-            p1 = bits[v, 1, k]
-            h = hap[v, k] if has_hap else np.uint64(0)
-            m = p0 | p1 | h
-            while m:
-                sb = trailing_zeros(m)
-                m &= m - one
-                code = ((p0 >> sb) & one) | (((p1 >> sb) & one) << one) | (((h >> sb) & one) * np.uint64(3))
-                d = values[code] - x0
-                s = 64 * k + np.int64(sb)
-                for c in range(n_l):
-                    out[s, c] += d * left[v, c]
+        for x in range(_row_deltas(bits, hap, has_hap, v, values, pos, delta)):
+            s = pos[x]
+            d = delta[x]
+            for c in range(n_l):
+                out[s, c] += d * left[v, c]
     for s in range(n_smp):
         for c in range(n_l):
             out[s, c] += base[c]
