@@ -230,25 +230,24 @@ def _calls_counts(g: np.ndarray, vcl: np.ndarray, au: np.ndarray) -> tuple[np.nd
     return (vc, *_finish_block(g, sc, _row_weights(vc, au)))
 
 
-def row_runs(rows: np.ndarray) -> list[np.ndarray]:
-    """Runs of consecutive indices in sorted ``rows`` (each read from the store in one call)."""
-    return np.split(rows, np.flatnonzero(np.diff(rows) > 1) + 1) if rows.size else []
-
-
 def read_block(store, task: Task, hardcalls: bool = True) -> tuple[Any, ...]:
     """The calls of one task's rows: ``(bits, hap, exact, odd rows, their int8 calls)`` from the bit-planes, or
-    ``(int8 calls,)`` when the shard has none (or ``hardcalls`` is False). LZ4 is decoded without the GIL."""
+    ``(int8 calls,)`` when the shard has none (or ``hardcalls`` is False). LZ4 is decoded without the GIL.
+
+    Used by every pass over the store (counts, KING, PCA)."""
     i, a, b, _ = task
-    if not (hardcalls and store.shards[i].hardcall):
+    planes = store.read_hardcall_rows(i, a, b) if hardcalls and store.shards[i].hardcall else None
+    if planes is None:
         return (store.read_genotype_rows(i, a, b),)
-    bits, hap, exact = store.read_hardcall_rows(i, a, b)
+    bits, hap, exact = planes
     from hpcgen.kernels.hardcalls import EXACT_NO
 
     rest = np.flatnonzero(exact == EXACT_NO)
     if not rest.size:
-        return bits, hap, exact, rest, None
+        return bits, hap, exact, rest, np.empty((0, store.n_samples, store.ploidy), dtype=np.int8)
     # the few rows the planes do not hold, as int8 calls, read run by run (not the whole block: wide cohorts)
-    g_rest = np.concatenate([store.read_genotype_rows(i, a + int(r[0]), a + int(r[-1]) + 1) for r in row_runs(rest)])
+    runs = np.split(rest, np.flatnonzero(np.diff(rest) > 1) + 1)
+    g_rest = np.concatenate([store.read_genotype_rows(i, a + int(r[0]), a + int(r[-1]) + 1) for r in runs])
     return bits, hap, exact, rest, g_rest
 
 

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hpcgen.qc.counts import Task, _row_tasks, row_runs
+from hpcgen.qc.counts import Task, _row_tasks, read_block
 
 
 class _PairTotals:
@@ -119,17 +119,15 @@ def _block_pair(store_path: str, tasks: list[Task], masks: list[np.ndarray], a: 
 
     store = GenotypeStore.open(store_path)
     totals = _PairTotals(a, b, slice_rows)
-    for (i, r0, r1, _), mask in zip(tasks, masks):
-        planes = store.read_hardcall_rows(i, r0, r1) if store.shards[i].hardcall else None
-        if planes is None:
-            g = store.read_genotype_rows(i, r0, r1)
-            totals.add_calls(g if mask.all() else g[mask])
+    for task, mask in zip(tasks, masks):
+        block = read_block(store, task)
+        if len(block) == 1:  # no planes: int8 calls
+            totals.add_calls(block[0][mask])
             continue
-        bits, hap, exact = planes
+        bits, hap, exact, rest, g_rest = block
         held = mask & (exact != EXACT_NO)
         totals.add_planes(bits[held], hap[held] if len(hap) else hap)
-        for run in row_runs(np.flatnonzero(mask & (exact == EXACT_NO))):
-            totals.add_calls(store.read_genotype_rows(i, r0 + int(run[0]), r0 + int(run[-1]) + 1))
+        totals.add_calls(g_rest[mask[rest]])
     return _pairs_above(totals.finish(), a[0], b[0], a == b, threshold)
 
 

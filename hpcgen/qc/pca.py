@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from hpcgen.qc.counts import Task, row_runs
+from hpcgen.qc.counts import Task, read_block
 
 
 @dataclass
@@ -49,9 +49,7 @@ def _block_product(store_path: str, task: Task, rows: np.ndarray, mean: np.ndarr
     from hpcgen.store import GenotypeStore
 
     store = GenotypeStore.open(store_path)
-    i, r0, r1, _ = task
-    n_l = mat.shape[1]
-    out = np.zeros((store.n_samples if transpose else len(rows), n_l), dtype=np.float64)
+    out = np.zeros((store.n_samples if transpose else len(rows), mat.shape[1]), dtype=np.float64)
 
     def dense(k: np.ndarray, g: np.ndarray) -> None:  # positions k (into rows) with their int8 calls g
         x = standardize_block(g, mean[k], inv_sd[k]).astype(np.float64)
@@ -60,11 +58,11 @@ def _block_product(store_path: str, task: Task, rows: np.ndarray, mean: np.ndarr
         else:
             out[k] = x @ mat
 
-    planes = store.read_hardcall_rows(i, r0, r1) if store.shards[i].hardcall else None
-    if planes is None:
-        dense(np.arange(len(rows)), store.read_genotype_rows(i, r0, r1)[rows])
+    block = read_block(store, task)
+    if len(block) == 1:  # no planes: int8 calls
+        dense(np.arange(len(rows)), block[0][rows])
         return out
-    bits, hap, exact = planes
+    bits, hap, exact, rest, g_rest = block
     held = np.flatnonzero(exact[rows] != EXACT_NO)
     b = bits[rows[held]]
     h = hap[rows[held]] if len(hap) else hap
@@ -72,9 +70,9 @@ def _block_product(store_path: str, task: Task, rows: np.ndarray, mean: np.ndarr
         planes_transpose_times(b, h, mean[held], inv_sd[held], np.ascontiguousarray(mat[held]), out)
     else:
         out[held] = planes_times(b, h, mean[held], inv_sd[held], mat, mat.sum(axis=0))
-    # the few rows the planes do not hold (an allele code above 1, an absent first allele), run by run
-    for run in row_runs(rows[exact[rows] == EXACT_NO]):
-        dense(np.searchsorted(rows, run), store.read_genotype_rows(i, r0 + int(run[0]), r0 + int(run[-1]) + 1))
+    odd = np.flatnonzero(exact[rows] == EXACT_NO)  # the few rows the planes do not hold
+    if odd.size:
+        dense(odd, g_rest[np.searchsorted(rest, rows[odd])])
     return out
 
 
@@ -121,10 +119,9 @@ def compute_pca(store, af: np.ndarray, use: np.ndarray, diploid_counts: np.ndarr
     k = int(min(k, n_samples - 1, max(len(idx) - 1, 0)))
     if k < 1:
         return PcaResult(np.zeros((n_samples, 0)), np.zeros(0), np.zeros(0), len(idx))
-    p = af
     with np.errstate(divide="ignore", invalid="ignore"):
-        inv_sd = np.where(use, 1.0 / np.sqrt(2.0 * p * (1.0 - p)), 0.0)
-    mean = np.where(use, 2.0 * p, 0.0)
+        inv_sd = np.where(use, 1.0 / np.sqrt(2.0 * af * (1.0 - af)), 0.0)
+    mean = np.where(use, 2.0 * af, 0.0)
     delayed = functools.partial(dask.delayed, pure=True)
     parts = []  # (task, rows within the task, offset of its rows among the used rows)
     offset = 0
