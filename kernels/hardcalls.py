@@ -45,6 +45,53 @@ def n_words(n_samples: int) -> int:
 
 
 EXACT_NO, EXACT_DIPLOID, EXACT_HAPLOID = 0, 1, 2  # values of ``exact``
+CODE_HET, CODE_ALT, CODE_UNCALLED = 1, 2, 3  # a carrier's call by :func:`row_carriers` (p0 | p1 << 1; haploid: 3)
+
+
+@jit(inline="always")
+def row_carriers(bits, hap, has_hap, v, s0, s1, pos, code):
+    """The samples of ``s0:s1`` whose call at row ``v`` is not homozygous REF (the row's carriers).
+
+    Parameters
+    ----------
+    bits : ndarray, uint64, shape (n_variants, 2, n_words)
+    hap : ndarray, uint64, shape (n_variants, n_words) or (0, n_words)
+    has_hap : bool
+        ``hap`` has rows.
+    v : int
+    s0, s1 : int
+        Sample range; ``s0`` a multiple of 64.
+    pos : ndarray, int64
+        Filled with the carriers' offsets from ``s0``, as many as fit.
+    code : ndarray, int8
+        Filled with their calls: CODE_HET, CODE_ALT, or CODE_UNCALLED (missing, or haploid).
+
+    Returns
+    -------
+    int
+        How many carriers there are (may exceed what ``pos`` holds).
+    """
+    one = np.uint64(1)
+    k = 0
+    cap = pos.shape[0]
+    for w in range(s0 // 64, (s1 + 63) // 64):
+        p0 = bits[v, 0, w]
+        p1 = bits[v, 1, w]
+        h = hap[v, w] if has_hap else np.uint64(0)
+        m = p0 | p1 | h
+        if 64 * w + 64 > s1:  # the range ends inside this word
+            m &= (one << np.uint64(s1 - 64 * w)) - one
+        while m:
+            t = _trailing_zeros(m)
+            m &= m - one
+            if k < cap:
+                pos[k] = 64 * w + np.int64(t) - s0
+                if (h >> t) & one:
+                    code[k] = CODE_UNCALLED
+                else:
+                    code[k] = np.int8(((p0 >> t) & one) | (((p1 >> t) & one) << one))
+            k += 1
+    return k
 
 
 @jit

@@ -24,8 +24,9 @@ from __future__ import annotations
 import numpy as np
 
 from .accelerate import jit
-from .bits import popcount, trailing_zeros
+from .bits import popcount
 from .calls import call_counts
+from .hardcalls import CODE_ALT, CODE_HET, CODE_UNCALLED, row_carriers
 
 KING_SETS = 4  # het, hom-ref, hom-alt, called: the middle axis of king_bitsets
 KING_HET, KING_REF, KING_ALT, KING_CALLED = 0, 1, 2, 3
@@ -222,46 +223,14 @@ def king_pair_counts(bits_i, bits_j, same, out, tile_samples=0):
                 out[4, a, b] += np.int32(het_j)
 
 
-_UNCALLED, _HET, _ALT = 0, 1, 2  # classes of a carrier (a sample not homozygous REF) in king_sparse_rows
-
-
-@jit
-def _carriers(bits, hap, has_hap, v, s0, s1, pos, cls):
-    """Samples of ``s0:s1`` (``s0`` a multiple of 64) not homozygous REF at row ``v``: their offsets from
-    ``s0`` into ``pos`` and classes into ``cls`` while they fit; returns how many there are."""
-    k = 0
-    cap = pos.shape[0]
-    for w in range(s0 // 64, (s1 + 63) // 64):
-        p0 = bits[v, 0, w]
-        p1 = bits[v, 1, w]
-        h = hap[v, w] if has_hap else np.uint64(0)
-        m = p0 | p1 | h
-        if 64 * w + 64 > s1:  # the range ends inside this word
-            m &= (np.uint64(1) << np.uint64(s1 - 64 * w)) - np.uint64(1)
-        while m:
-            t = trailing_zeros(m)
-            one = np.uint64(1) << t
-            m &= m - np.uint64(1)
-            if k < cap:
-                pos[k] = 64 * w + np.int64(t) - s0
-                if (h & one) or ((p0 & one) and (p1 & one)):
-                    cls[k] = _UNCALLED
-                elif p0 & one:
-                    cls[k] = _HET
-                else:
-                    cls[k] = _ALT
-            k += 1
-    return k
-
-
 @jit(inline="always")
 def _add_against_ref(counters, pos, cls, k, het_set):
     """What each of ``k`` carriers adds to its pairs with homozygous REF samples, on its own counter."""
     for x in range(k):
         c = cls[x]
-        if c == _UNCALLED:
+        if c == CODE_UNCALLED:
             counters[0, pos[x]] -= 1
-        elif c == _HET:
+        elif c == CODE_HET:
             counters[het_set, pos[x]] += 1  # HET_i (3) along a row, HET_j (4) along a column
         else:
             counters[2, pos[x]] += 1
@@ -308,13 +277,13 @@ def king_sparse_rows(bits, hap, a0, a1, b0, b1, same, max_carriers, out, row_add
     cls_b = np.empty(max_carriers + 1, dtype=np.int8)
     n_sparse = 0
     for v in range(n_var):
-        ka = _carriers(bits, hap, has_hap, v, a0, a1, pos_a, cls_a)
+        ka = row_carriers(bits, hap, has_hap, v, a0, a1, pos_a, cls_a)
         if same:
             kb = ka
             pos_b[:ka] = pos_a[:ka]
             cls_b[:ka] = cls_a[:ka]
         else:
-            kb = _carriers(bits, hap, has_hap, v, b0, b1, pos_b, cls_b) if ka <= max_carriers else max_carriers + 1
+            kb = row_carriers(bits, hap, has_hap, v, b0, b1, pos_b, cls_b) if ka <= max_carriers else max_carriers + 1
         if (ka if same else ka + kb) > max_carriers:
             dense[v] = True
             continue
@@ -330,17 +299,17 @@ def king_sparse_rows(bits, hap, a0, a1, b0, b1, same, max_carriers, out, row_add
             for y in range(kb):
                 cj = cls_b[y]
                 j = pos_b[y]
-                if ci == _UNCALLED and cj == _UNCALLED:
+                if ci == CODE_UNCALLED and cj == CODE_UNCALLED:
                     out[0, i, j] += 1  # taken off twice
-                if ci == _HET and cj == _UNCALLED:
+                if ci == CODE_HET and cj == CODE_UNCALLED:
                     out[3, i, j] -= 1
-                if cj == _HET and ci == _UNCALLED:
+                if cj == CODE_HET and ci == CODE_UNCALLED:
                     out[4, i, j] -= 1
-                if ci == _HET and cj == _HET:
+                if ci == CODE_HET and cj == CODE_HET:
                     out[1, i, j] += 1
-                if ci == _ALT:  # IBS0 needs a homozygous REF partner
+                if ci == CODE_ALT:  # IBS0 needs a homozygous REF partner
                     out[2, i, j] -= 1
-                if cj == _ALT:
+                if cj == CODE_ALT:
                     out[2, i, j] -= 1
     return dense, n_sparse
 

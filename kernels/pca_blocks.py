@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from .accelerate import jit
-from .bits import trailing_zeros
 from .calls import call_counts
+from .hardcalls import row_carriers
 
 
 @jit
@@ -65,27 +65,6 @@ def _row_values(m, w, values):
     values[3] = 0.0
 
 
-@jit(inline="always")
-def _row_deltas(bits, hap, has_hap, v, values, pos, delta):
-    """The carriers of row ``v`` (samples not homozygous REF): their indices into ``pos`` and their value
-    minus the hom-REF value (``values`` by call code) into ``delta``; returns how many."""
-    one = np.uint64(1)
-    n = 0
-    for k in range(bits.shape[2]):
-        p0 = bits[v, 0, k]
-        p1 = bits[v, 1, k]
-        h = hap[v, k] if has_hap else np.uint64(0)
-        m = p0 | p1 | h
-        while m:
-            sb = trailing_zeros(m)
-            m &= m - one
-            code = ((p0 >> sb) & one) | (((p1 >> sb) & one) << one) | (((h >> sb) & one) * np.uint64(3))
-            pos[n] = 64 * k + np.int64(sb)
-            delta[n] = values[code] - values[0]
-            n += 1
-    return n
-
-
 @jit
 def planes_times(bits, hap, mean, inv_sd, right, right_sum):
     """``X @ right`` for the standardized rows held by ``bits``, without forming ``X``.
@@ -117,7 +96,7 @@ def planes_times(bits, hap, mean, inv_sd, right, right_sum):
     out = np.zeros((n_var, n_l), dtype=np.float64)
     values = np.zeros(4, dtype=np.float64)
     pos = np.empty(64 * nw, dtype=np.int64)
-    delta = np.empty(64 * nw, dtype=np.float64)
+    code = np.empty(64 * nw, dtype=np.int8)
     for v in range(n_var):
         w = inv_sd[v]
         if w == 0.0:
@@ -126,9 +105,9 @@ def planes_times(bits, hap, mean, inv_sd, right, right_sum):
         x0 = values[0]
         for c in range(n_l):
             out[v, c] = x0 * right_sum[c]
-        for x in range(_row_deltas(bits, hap, has_hap, v, values, pos, delta)):
+        for x in range(row_carriers(bits, hap, has_hap, v, 0, 64 * nw, pos, code)):
             s = pos[x]
-            d = delta[x]
+            d = values[code[x]] - x0
             for c in range(n_l):
                 out[v, c] += d * right[s, c]
     return out
@@ -161,7 +140,7 @@ def planes_transpose_times(bits, hap, mean, inv_sd, left, out):
     base = np.zeros(n_l, dtype=np.float64)
     values = np.zeros(4, dtype=np.float64)
     pos = np.empty(64 * nw, dtype=np.int64)
-    delta = np.empty(64 * nw, dtype=np.float64)
+    code = np.empty(64 * nw, dtype=np.int8)
     for v in range(n_var):
         w = inv_sd[v]
         if w == 0.0:
@@ -170,9 +149,9 @@ def planes_transpose_times(bits, hap, mean, inv_sd, left, out):
         x0 = values[0]
         for c in range(n_l):
             base[c] += x0 * left[v, c]
-        for x in range(_row_deltas(bits, hap, has_hap, v, values, pos, delta)):
+        for x in range(row_carriers(bits, hap, has_hap, v, 0, 64 * nw, pos, code)):
             s = pos[x]
-            d = delta[x]
+            d = values[code[x]] - x0
             for c in range(n_l):
                 out[s, c] += d * left[v, c]
     for s in range(n_smp):
