@@ -195,7 +195,10 @@ def relatedness(work: Path, threads: int, n_samples: int) -> None:
     Checks that both find the same pairs above 0.0884 and that the top PCs correlate (up to sign)."""
     import pandas as pd
 
+    from hpcgen.pseudonym import read_mapping
+
     pfile = str(work / "plink" / "cohort")
+    real = read_mapping(work / "ids.tsv")  # pseudonym -> real ID, to match plink2's rows
     runs = {
         "KING": ("kinship: true\n  pca_components: 0", ["--make-king-table", "--king-table-filter", "0.0884"]),
         "PCA": ("kinship: false\n  pca_components: 10", ["--pca", "10", "approx"]),
@@ -208,9 +211,6 @@ def relatedness(work: Path, threads: int, n_samples: int) -> None:
         theirs = sh_timed(["plink2", "--pfile", pfile, *plink_args, "--threads", str(threads), "--out",
                            str(work / "plink" / name.lower())])
         if name == "KING":
-            from hpcgen.pseudonym import read_mapping
-
-            real = read_mapping(work / "ids.tsv")  # pseudonym -> real ID
             kin = pd.read_parquet(out / "kinship.parquet")
             ours_pairs = {frozenset((real[a], real[b])) for a, b in zip(kin["sample_1"], kin["sample_2"])}
             kin0 = pd.read_csv(work / "plink" / "king.kin0", sep="\t")
@@ -221,9 +221,7 @@ def relatedness(work: Path, threads: int, n_samples: int) -> None:
                      f"both {len(ours_pairs & their_pairs)}")
         else:
             ours_pc = pd.read_parquet(out / "pca.parquet")
-            from hpcgen.pseudonym import read_mapping
-
-            ours_pc["IID"] = ours_pc["sample"].map(read_mapping(work / "ids.tsv"))  # pseudonym -> real ID
+            ours_pc["IID"] = ours_pc["sample"].map(real)
             theirs_pc = pd.read_csv(work / "plink" / "pca.eigenvec", sep="\t").rename(columns={"#IID": "IID"})
             m = ours_pc.merge(theirs_pc, on="IID", suffixes=("", "_p"))
             corr = [abs(np.corrcoef(m[f"PC{k}"], m[f"PC{k}_p"])[0, 1]) for k in (1, 2)]

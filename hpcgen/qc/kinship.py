@@ -40,8 +40,9 @@ class _PairTotals:
         self._row_add = np.zeros((5, a[1] - a[0]), dtype=np.int32)
         self._col_add = np.zeros((5, b[1] - b[0]), dtype=np.int32)
         self._n_sparse = 0
-        self._planes: list[tuple[np.ndarray, np.ndarray]] = []
+        self._planes: list[tuple[np.ndarray, np.ndarray]] = []  # (bits, hap); hap has 0 rows when none is haploid
         self._calls: list[np.ndarray] = []
+        self._n_planes = self._n_calls = 0  # rows buffered
 
     def add_planes(self, bits: np.ndarray, hap: np.ndarray) -> None:
         if len(bits) and self.max_carriers:
@@ -52,14 +53,16 @@ class _PairTotals:
             self._n_sparse += n_sparse
             bits, hap = bits[dense], (hap[dense] if len(hap) else hap)
         if len(bits):
-            self._planes.append((bits, hap if len(hap) else np.zeros((len(bits), bits.shape[2]), np.uint64)))
-            if sum(len(p[0]) for p in self._planes) >= self.slice_rows:
+            self._planes.append((bits, hap))
+            self._n_planes += len(bits)
+            if self._n_planes >= self.slice_rows:
                 self._flush_planes()
 
     def add_calls(self, g: np.ndarray) -> None:
         if len(g):
             self._calls.append(g)
-            if sum(len(c) for c in self._calls) >= self.slice_rows:
+            self._n_calls += len(g)
+            if self._n_calls >= self.slice_rows:
                 self._flush_calls()
 
     def _flush_planes(self) -> None:
@@ -67,8 +70,11 @@ class _PairTotals:
 
         if self._planes:
             bits = np.concatenate([p[0] for p in self._planes])
-            hap = np.concatenate([p[1] for p in self._planes])
-            self._planes = []
+            if any(len(h) for _, h in self._planes):  # zeros only where a block had no haploid plane
+                hap = np.concatenate([h if len(h) else np.zeros(b.shape[::2], np.uint64) for b, h in self._planes])
+            else:
+                hap = self._planes[0][1]
+            self._planes, self._n_planes = [], 0
             ba = king_bitsets_planes(bits, hap, *self.a)
             self._count(ba, ba if self.same else king_bitsets_planes(bits, hap, *self.b))
 
@@ -77,7 +83,7 @@ class _PairTotals:
 
         if self._calls:
             g = np.concatenate(self._calls)
-            self._calls = []
+            self._calls, self._n_calls = [], 0
             ba = king_bitsets(g[:, self.a[0]:self.a[1]])
             self._count(ba, ba if self.same else king_bitsets(g[:, self.b[0]:self.b[1]]))
 
