@@ -17,7 +17,8 @@ The per-sample counters are *vertical*: a call indicator word (64 samples) is sp
 4-bit lanes that count up to 15 rows, folded into 8-bit lanes that count up to 255, then added to int64
 per-sample totals. Inner loops run over words and are vectorized by LLVM.
 
-This module imports only numpy, numba, :mod:`kernels.bits` (popcount) and :mod:`kernels.qc_counts` (constants).
+This module imports only numpy, numba, :mod:`kernels.bits` (popcount), :mod:`kernels.layout` and
+:mod:`kernels.qc_counts` (constants).
 """
 from __future__ import annotations
 
@@ -26,10 +27,12 @@ from .accelerate import jit
 from .bits import popcount as _popcount
 from .bits import popcount64  # noqa: F401 - part of this module's interface (tests)
 from .bits import trailing_zeros as _trailing_zeros
+# layout constants (no numba) re-exported: n_words, EXACT_*, CODE_*, WORD_BITS
+from .layout import (CODE_ALT, CODE_HET, CODE_UNCALLED, EXACT_DIPLOID, EXACT_HAPLOID, EXACT_NO,  # noqa: F401
+                     WORD_BITS, n_words)
 from .qc_counts import (N_SAMPLE_COLS, N_VARIANT_COLS, S_AUTO_HOM, V_AC, V_AN, V_HAP_ALT, V_HAP_REF, V_HET, V_HOM_ALT,
                         V_HOM_REF, V_MISSING, add_category_counts)
 
-WORD_BITS = 64
 _M4 = np.uint64(0x1111111111111111)  # bit 0 of every 4-bit lane
 _M8 = np.uint64(0x0F0F0F0F0F0F0F0F)  # low nibble of every byte
 _NIBBLE_ROWS = 15  # rows a 4-bit lane can count
@@ -37,15 +40,6 @@ _BYTE_FOLDS = 17  # 17 x 15 = 255 rows an 8-bit lane can count
 _N_CAT = 8  # category = 2 * class + autosomal, as in kernels.qc_counts
 # per-sample het columns (plink2 --het): OBS_CT, O(HOM), E(HOM); same order as hpcgen.qc.counts
 HET_OBS, HET_O, HET_E = 0, 1, 2
-
-
-def n_words(n_samples: int) -> int:
-    """uint64 words per bit-plane row for ``n_samples`` samples."""
-    return (int(n_samples) + WORD_BITS - 1) // WORD_BITS
-
-
-EXACT_NO, EXACT_DIPLOID, EXACT_HAPLOID = 0, 1, 2  # values of ``exact``
-CODE_HET, CODE_ALT, CODE_UNCALLED = 1, 2, 3  # a carrier's call by :func:`row_carriers` (p0 | p1 << 1; haploid: 3)
 
 
 @jit(inline="always")

@@ -10,32 +10,21 @@ Per-sample counts are partial sums over the block's variants: the caller adds th
 blocks. Per-variant counts are partial sums over the block's samples: the caller adds them across
 sample blocks. No counter depends on another block, so any chunking gives the same totals.
 
-This module imports only numpy and :mod:`kernels.accelerate`; ``*_reference`` functions are plain
+This module imports only numpy, :mod:`kernels.accelerate` and :mod:`kernels.layout`; ``*_reference`` functions are plain
 Python twins used by the tests.
 """
 from __future__ import annotations
-
-import sys
 
 import numpy as np
 
 from .accelerate import jit
 from .calls import call_counts
 
-# per-variant columns of ``variant_counts`` (int64, shape (n_variants, N_VARIANT_COLS))
-V_HOM_REF, V_HET, V_HOM_ALT, V_HAP_REF, V_HAP_ALT, V_MISSING, V_AN, V_AC = range(8)
-N_VARIANT_COLS = 8
-VARIANT_COLS = ("n_hom_ref", "n_het", "n_hom_alt", "n_hap_ref", "n_hap_alt", "n_missing", "an", "ac")
-
-# per-sample columns of ``sample_counts`` (int64, shape (n_samples, N_SAMPLE_COLS))
-(S_MISSING, S_HOM_REF, S_HET, S_HOM_ALT, S_HAP_REF, S_HAP_ALT,
- S_TS, S_TV, S_INDEL, S_AUTO_CALLED, S_AUTO_HOM) = range(11)
-N_SAMPLE_COLS = 11
-SAMPLE_COLS = ("n_missing", "n_hom_ref", "n_het", "n_hom_alt", "n_hap_ref", "n_hap_alt",
-               "n_ts", "n_tv", "n_indel", "n_auto_called", "n_auto_hom")
-
-# variant classes (``vclass``, uint8 per variant): what a non-reference call counts towards
-CLASS_OTHER, CLASS_TS, CLASS_TV, CLASS_INDEL = 0, 1, 2, 3
+# column indices and class codes live in kernels.layout (no numba): re-exported here
+from .layout import (CLASS_INDEL, CLASS_OTHER, CLASS_TS, CLASS_TV, FAST_PATH, N_SAMPLE_COLS,  # noqa: F401
+                     N_VARIANT_COLS, S_AUTO_CALLED, S_AUTO_HOM, S_HAP_ALT, S_HAP_REF, S_HET, S_HOM_ALT,
+                     S_HOM_REF, S_INDEL, S_MISSING, S_TS, S_TV, SAMPLE_COLS, V_AC, V_AN, V_HAP_ALT,
+                     V_HAP_REF, V_HET, V_HOM_ALT, V_HOM_REF, V_MISSING, VARIANT_COLS, diploid_fast_path)
 
 
 @jit
@@ -140,7 +129,6 @@ _FLUSH = _FIELD_MASK  # variants of one category between flushes of the packed c
 _N_CAT = 8  # category = 2 * class + autosomal
 _NOT_DIPLOID16 = np.int16(-258)  # 0xFEFE: x & it == 0 iff both alleles are 0 or 1 (a diploid call)
 _GROUP = 64  # calls tested per branch in the sparse second looks
-FAST_PATH = sys.byteorder == "little"
 
 
 @jit(fastmath=True)
@@ -287,7 +275,7 @@ def block_counts(g, vclass, autosomal):
     call of a biallelic store (alleles 0/1, -1, and -2 padding after the first allele); for other codes
     the generic kernel's rules (any allele > 0 is ALT) are the reference. Both release the GIL.
     """
-    if FAST_PATH and g.ndim == 3 and g.shape[2] == 2 and g.shape[0] * g.shape[1] > 0 and g.flags.c_contiguous:
+    if diploid_fast_path(g):
         return _block_counts_diploid(g, vclass, autosomal)
     return _block_counts_any_ploidy(g, vclass, autosomal)
 

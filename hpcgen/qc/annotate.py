@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from hpcgen.kernels.qc_counts import CLASS_INDEL, CLASS_OTHER, CLASS_TS, CLASS_TV
+from hpcgen.kernels.layout import CLASS_INDEL, CLASS_OTHER, CLASS_TS, CLASS_TV
 
 _TRANSITIONS = ("AG", "GA", "CT", "TC")
 _NON_AUTOSOMES = {"X", "Y", "M", "MT", "XY"}

@@ -56,7 +56,7 @@ def _row_weights(vc: np.ndarray, auto: np.ndarray) -> tuple[np.ndarray, np.ndarr
     Returns (weights (n_var, 3) float64: [E(HOM) if included, included, autosomal-but-excluded],
     rows to visit (int64), column totals (3,), singleton rows (int64)).
     """
-    from hpcgen.kernels.qc_counts import V_AC, V_AN, V_HAP_ALT, V_HAP_REF, V_HET, V_HOM_ALT, V_HOM_REF, V_MISSING
+    from hpcgen.kernels.layout import V_AC, V_AN, V_HAP_ALT, V_HAP_REF, V_HET, V_HOM_ALT, V_HOM_REF, V_MISSING
 
     an = vc[:, V_AN].astype(np.float64)
     ac = vc[:, V_AC].astype(np.float64)
@@ -83,24 +83,25 @@ def _row_weights(vc: np.ndarray, auto: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 def _finish_block(g: np.ndarray, sc: np.ndarray, prep: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Second look at a block (already in memory): het sums and singleton carriers."""
-    from hpcgen.kernels.qc_counts import S_AUTO_HOM, carrier_counts, expected_hom_sums
+    from hpcgen.aot import kernel
+    from hpcgen.kernels.layout import S_AUTO_HOM
 
     w, rows, totals, singles = prep
     g = np.ascontiguousarray(g)
     # sums over each sample's non-diploid calls, subtracted from the row totals
-    missed = expected_hom_sums(g, w, rows)
+    missed = kernel("expected_hom_sums")(g, w, rows)
     het = np.empty((g.shape[1], 3), dtype=np.float64)
     het[:, HET_OBS] = totals[1] - missed[:, 1]
     # O(HOM): autosomal homozygous calls minus those at excluded (monomorphic) variants, where every call is hom
     het[:, HET_O] = sc[:, S_AUTO_HOM] - (totals[2] - missed[:, 2])
     het[:, HET_E] = totals[0] - missed[:, 0]
-    return sc, het, carrier_counts(g, singles[0], singles[1])
+    return sc, het, kernel("carrier_counts")(g, singles[0], singles[1])
 
 
 def _counts_block(g: np.ndarray, vclass: np.ndarray, auto: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    from hpcgen.kernels.qc_counts import block_counts
+    from hpcgen.aot import kernel
 
-    return block_counts(np.ascontiguousarray(g), vclass, auto)
+    return kernel("block_counts")(np.ascontiguousarray(g), vclass, auto)
 
 
 def count_graph(gt, vclass: np.ndarray, auto: np.ndarray):
@@ -167,35 +168,48 @@ def compute_counts(gt, vclass: np.ndarray, auto: np.ndarray, **compute_kwargs: A
 _warm_up: dict[str, Any] = {}
 
 
+class _Ready:
+    """A finished warm-up: nothing to wait for."""
+
+    def join(self, timeout: float | None = None) -> None:
+        return None
+
+
 def start_warm_up() -> Any:
-    """Start :func:`warm_up_kernels` in a daemon thread, once per process; return the thread (``join`` waits).
+    """Start :func:`warm_up_kernels` in a daemon thread, once per process; return it (``join`` waits).
 
     ``hpcgen qc`` starts it before importing pandas and reading the store: numba's import, and the LLVM work of
-    loading cached kernels (GIL released), overlap them.
+    loading cached kernels (GIL released), overlap them. With the ahead-of-time kernels built
+    (:mod:`hpcgen.aot`) there is nothing to load: the returned object's ``join`` returns at once.
     """
     import threading
 
+    from hpcgen.aot import available
+
     if "thread" not in _warm_up:
-        _warm_up["thread"] = threading.Thread(target=warm_up_kernels, name="hpcgen-qc-warmup", daemon=True)
-        _warm_up["thread"].start()
+        if available():
+            _warm_up["thread"] = _Ready()
+        else:
+            _warm_up["thread"] = threading.Thread(target=warm_up_kernels, name="hpcgen-qc-warmup", daemon=True)
+            _warm_up["thread"].start()
     return _warm_up["thread"]
 
 
 def warm_up_kernels() -> None:
-    """Import numba and load the counting kernels from numba's cache (about 0.7 s in a new process).
+    """Load the counting kernels: with numba, its import and the cached kernels (about 0.7 s in a new process).
 
     ``hpcgen qc`` runs this in a thread while it reads the variant table, so the two overlap.
     """
-    from hpcgen.kernels.hardcalls import hardcall_counts
-    from hpcgen.kernels.qc_counts import block_counts, carrier_counts, expected_hom_sums
+    from hpcgen.aot import kernel
 
     g = np.zeros((2, 3, 2), dtype=np.int8)
     flags = np.ones(2, dtype=np.uint8)
     rows = np.arange(2, dtype=np.int64)
-    block_counts(g, flags, flags)
-    expected_hom_sums(g, np.zeros((2, 3), dtype=np.float64), rows)
-    carrier_counts(g, rows, np.zeros(2, dtype=np.int8))
-    hardcall_counts(np.zeros((2, 2, 1), dtype=np.uint64), np.zeros((2, 1), dtype=np.uint64), flags, 3, flags, flags)
+    kernel("block_counts")(g, flags, flags)
+    kernel("expected_hom_sums")(g, np.zeros((2, 3), dtype=np.float64), rows)
+    kernel("carrier_counts")(g, rows, np.zeros(2, dtype=np.int8))
+    kernel("hardcall_counts")(np.zeros((2, 2, 1), dtype=np.uint64), np.zeros((2, 1), dtype=np.uint64), flags, 3, flags,
+                              flags)
 
 
 Task = tuple[int, int, int, int]  # (shard index, first row, end row, first store row)
@@ -203,7 +217,7 @@ Task = tuple[int, int, int, int]  # (shard index, first row, end row, first stor
 
 def row_bytes(store, planes: bool) -> int:
     """Bytes of one variant row (all samples) as a block holds it: bit-planes (16 per 64 samples) or int8 calls."""
-    from hpcgen.kernels.hardcalls import n_words
+    from hpcgen.kernels.layout import n_words
 
     return 16 * n_words(store.n_samples) if planes else store.n_samples * store.ploidy
 
@@ -224,9 +238,9 @@ def _row_tasks(store, block_variants: int) -> list[Task]:
 
 def _calls_counts(g: np.ndarray, vcl: np.ndarray, au: np.ndarray) -> tuple[np.ndarray, ...]:
     """(variant counts, sample counts, het sums, singletons) of int8 rows: the fused count, then the second look."""
-    from hpcgen.kernels.qc_counts import block_counts
+    from hpcgen.aot import kernel
 
-    vc, sc = block_counts(g, vcl, au)
+    vc, sc = kernel("block_counts")(g, vcl, au)
     return (vc, *_finish_block(g, sc, _row_weights(vc, au)))
 
 
@@ -240,7 +254,7 @@ def read_block(store, task: Task, hardcalls: bool = True) -> tuple[Any, ...]:
     if planes is None:
         return (store.read_genotype_rows(i, a, b),)
     bits, hap, exact = planes
-    from hpcgen.kernels.hardcalls import EXACT_NO
+    from hpcgen.kernels.layout import EXACT_NO
 
     rest = np.flatnonzero(exact == EXACT_NO)
     if not rest.size:
@@ -255,10 +269,10 @@ def count_block(block: tuple[Any, ...], n_samples: int, vcl: np.ndarray, au: np.
     """(variant counts, sample counts, het sums, singletons) of a block from :func:`read_block`."""
     if len(block) == 1:
         return _calls_counts(block[0], vcl, au)
-    from hpcgen.kernels.hardcalls import hardcall_counts
+    from hpcgen.aot import kernel
 
     bits, hap, exact, rest, g_rest = block
-    vc, sc, h, single = hardcall_counts(bits, hap, exact, n_samples, vcl, au)
+    vc, sc, h, single = kernel("hardcall_counts")(bits, hap, exact, n_samples, vcl, au)
     if rest.size:  # rows the planes do not hold exactly: from the int8 calls
         vc2, sc2, h2, single2 = _calls_counts(g_rest, vcl[rest], au[rest])
         vc[rest] = vc2

@@ -120,7 +120,7 @@ def _block_pair(store_path: str, tasks: list[Task], masks: list[np.ndarray], a: 
     Rows come from the bit-planes where the shard has them (8x fewer bytes than int8 calls); rows the
     planes do not hold exactly, and shards without planes, from the int8 calls.
     """
-    from hpcgen.kernels.hardcalls import EXACT_NO
+    from hpcgen.kernels.layout import EXACT_NO
     from hpcgen.store import GenotypeStore
 
     store = GenotypeStore.open(store_path)

@@ -44,7 +44,7 @@ def _block_product(store_path: str, task: Task, rows: np.ndarray, mean: np.ndarr
     bit-planes go through their carriers only (:func:`hpcgen.kernels.pca_blocks.planes_times`); rows the
     planes do not hold, and shards without planes, through standardized int8 calls.
     """
-    from hpcgen.kernels.hardcalls import EXACT_NO
+    from hpcgen.kernels.layout import EXACT_NO
     from hpcgen.kernels.pca_blocks import planes_times, planes_transpose_times, standardize_block
     from hpcgen.store import GenotypeStore
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from hpcgen.config.qc import QcConfig
-from hpcgen.kernels import qc_counts as K
+from hpcgen.kernels import layout as K
 from hpcgen.qc.counts import HET_E, HET_O, HET_OBS, QcCounts
 
 _CLASS_NAMES = np.array(["other", "snv_ts", "snv_tv", "indel"])
@@ -22,8 +22,9 @@ def _hwe_lnp(het: np.ndarray, hom_ref: np.ndarray, hom_alt: np.ndarray, midp: bo
     """ln p of the exact HWE test per variant, the array cut in ``threads`` parts run on threads (nogil kernel)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from hpcgen.kernels.hwe import hwe_lnp_array
+    from hpcgen.aot import kernel
 
+    hwe_lnp_array = kernel("hwe_lnp_array")
     edges = np.linspace(0, len(het), max(1, min(threads, len(het) // 10_000 + 1)) + 1).astype(np.int64)
     with ThreadPoolExecutor(len(edges) - 1) as pool:
         out = list(pool.map(lambda a, b: hwe_lnp_array(het[a:b], hom_ref[a:b], hom_alt[a:b], midp), edges[:-1], edges[1:]))
