@@ -244,13 +244,14 @@ def _calls_counts(g: np.ndarray, vcl: np.ndarray, au: np.ndarray) -> tuple[np.nd
     return (vc, *_finish_block(g, sc, _row_weights(vc, au)))
 
 
-def read_block(store, task: Task, hardcalls: bool = True) -> tuple[Any, ...]:
+def read_block(store, task: Task, hardcalls: bool = True, out: np.ndarray | None = None) -> tuple[Any, ...]:
     """The calls of one task's rows: ``(bits, hap, exact, odd rows, their int8 calls)`` from the bit-planes, or
     ``(int8 calls,)`` when the shard has none (or ``hardcalls`` is False). LZ4 is decoded without the GIL.
 
-    Used by every pass over the store (counts, KING, PCA)."""
+    Used by every pass over the store (counts, KING, PCA). ``out``: a reused buffer for the planes
+    (:meth:`~hpcgen.store.GenotypeStore.read_hardcall_rows`)."""
     i, a, b, _ = task
-    planes = store.read_hardcall_rows(i, a, b) if hardcalls and store.shards[i].hardcall else None
+    planes = store.read_hardcall_rows(i, a, b, out=out) if hardcalls and store.shards[i].hardcall else None
     if planes is None:
         return (store.read_genotype_rows(i, a, b),)
     bits, hap, exact = planes
@@ -313,6 +314,7 @@ def compute_counts_store(store, vclass: np.ndarray, auto: np.ndarray, threads: i
     kernels_ready : callable, optional
         Blocks until the counting kernels are loaded.
     """
+    import queue
     from collections import deque
     from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -321,32 +323,57 @@ def compute_counts_store(store, vclass: np.ndarray, auto: np.ndarray, threads: i
     sample = np.zeros((n_smp, 11), dtype=np.int64)
     het = np.zeros((n_smp, 3), dtype=np.float64)
     singletons = np.zeros(n_smp, dtype=np.int64)
+    tasks = _row_tasks(store, block_variants)
+
+    def planes_held(task: Task) -> bool:
+        return hardcalls and store.shards[task[0]].hardcall
+
+    def block_bytes(task: Task) -> int:
+        return (task[2] - task[1]) * row_bytes(store, planes_held(task))
+
+    workers = max(1, threads)
+    # the planes are decoded into a few reused buffers, not fresh memory per block: first touches of new
+    # pages cost more than the decode on these VMs, and the peak stays a few blocks whatever the cohort
+    plane_words = max((block_bytes(t) // 8 for t in tasks if planes_held(t)), default=0)
+    buffers: queue.SimpleQueue = queue.SimpleQueue()
+    for _ in range(2 * workers + 1 if plane_words else 0):
+        buffers.put(np.empty(plane_words, dtype=np.uint64))
+
+    def read(task: Task) -> tuple[tuple[Any, ...], np.ndarray | None]:
+        # a reader waits for a free buffer: the counts of earlier tasks (already read) free them
+        buf = buffers.get() if planes_held(task) else None
+        try:
+            return read_block(store, task, hardcalls, out=buf), buf
+        except BaseException:
+            if buf is not None:
+                buffers.put(buf)
+            raise
 
     def count(task: Task, data: Future) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         i, a, b, k = task
-        block = data.result()
-        if kernels_ready is not None:
-            kernels_ready()
-        vc, sc, h, single = count_block(block, n_smp, vclass[k:k + b - a], auto[k:k + b - a])
+        block, buf = data.result()
+        try:
+            if kernels_ready is not None:
+                kernels_ready()
+            vc, sc, h, single = count_block(block, n_smp, vclass[k:k + b - a], auto[k:k + b - a])
+        finally:
+            if buf is not None:
+                buffers.put(buf)
         variant[k:k + b - a] = vc
         return sc, h, single
 
-    def block_bytes(task: Task) -> int:
-        return (task[2] - task[1]) * row_bytes(store, hardcalls and store.shards[task[0]].hardcall)
-
-    workers = max(1, threads)
     budget = max(1, read_ahead_mb) << 20
     with ThreadPoolExecutor(workers, thread_name_prefix="hpcgen-qc-read") as readers, \
             ThreadPoolExecutor(workers, thread_name_prefix="hpcgen-qc-count") as counters:
         pending: deque = deque()  # (count future, bytes), in task order
         ahead = 0
-        for task in _row_tasks(store, block_variants):
+        for task in tasks:
             size = block_bytes(task)
             while pending and ahead + size > budget and len(pending) >= workers:
                 done, freed = pending.popleft()
                 _add(done.result(), sample, het, singletons)
                 ahead -= freed
-            pending.append((counters.submit(count, task, readers.submit(read_block, store, task, hardcalls)), size))
+            pending.append((counters.submit(count, task, readers.submit(read, task)), size))
             ahead += size
         while pending:
             _add(pending.popleft()[0].result(), sample, het, singletons)
