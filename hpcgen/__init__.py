@@ -2,11 +2,8 @@
 
 Data flow: ingest -> store -> qc / pgx -> model -> report; dispatch and impact beside every stage.
 """
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("hpcgen")
-except PackageNotFoundError:  # running from a source tree without install
-    __version__ = "0.0.0+source"
+# the single place the version is written (pyproject.toml reads it from here); a constant, not
+# importlib.metadata, which costs ~25 ms at every start of the command line
+__version__ = "0.1.0"
 
 __all__ = ["__version__"]

@@ -14,7 +14,8 @@
 #   bench_ds   benchmarks/gpu_genotype_model.py --params 1e9 --seconds 45 with DeepSpeed ZeRO-2 bf16
 #   train_cuda hpcgen train --model dose-mlp on a synthetic IWPC-format cohort, model.device: cuda
 #   train_cuda_shim   only if train_cuda failed: the same with CPU-tensor all_reduce routed through CUDA
-#              (train.py all-reduces CPU tensors, which an nccl-only process group refuses)
+#              (train.py all-reduced CPU tensors, which an nccl-only process group refuses; fixed on 4 Dec,
+#              the step stays as a fallback should another reduction on CPU tensors appear)
 #   train_cpu  the same training on the CPU (CUDA_VISIBLE_DEVICES= , model.device: cpu)
 #   bench_nods the benchmark with plain torch AdamW (--no-deepspeed --seconds 20)
 #   train_cpucfg_gpu  informational: model.device: cpu with the GPU visible (does DeepSpeed honour it?)

@@ -241,8 +241,10 @@ def _train(spec: TrainSpec, torch) -> dict:
             total += float(loss.detach()) * len(idx)
             count += len(idx)
         n_samples += count
-        stats = torch.tensor([total, count], dtype=torch.float64)
+        # on the engine's device: nccl (GPUs) reduces CUDA tensors only, gloo (CPU) CPU ones
+        stats = torch.tensor([total, count], dtype=torch.float64, device=engine.device)
         dist.all_reduce(stats)
+        stats = stats.cpu()
         engine.eval()
         with torch.no_grad():
             pv = engine(x_val.to(engine.device)).float().cpu()
@@ -270,8 +272,9 @@ def _train(spec: TrainSpec, torch) -> dict:
         if stop:
             break
     elapsed = time.perf_counter() - t0
-    rate = torch.tensor([n_samples / max(elapsed, 1e-9)], dtype=torch.float64)
+    rate = torch.tensor([n_samples / max(elapsed, 1e-9)], dtype=torch.float64, device=engine.device)
     dist.all_reduce(rate)
+    rate = rate.cpu()
     dist.barrier()
     if rank == 0 and (work / "best.safetensors").is_file():
         shutil.copyfile(work / "best.safetensors", work / "model.safetensors")
