@@ -1,0 +1,94 @@
+"""The default ``hpcgen qc`` (tables only, as benchmarks/bench_qc.py runs it) never imports pandas, and its
+Parquet tables read back in pandas as the pandas-built ones did; the pandas paths (TSV here) write the same."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import yaml
+
+from hpcgen.qc.annotate import autosomal, variant_classes
+
+TABLES_ONLY = {"qc": {"pca_components": 0, "kinship": False, "report": False, "threads": 2}}
+VARIANT_DTYPES = {"chrom": "str", "pos": "int64", "id": "str", "ref": "str", "alt": "str", "class": "str",
+                  **{c: "int64" for c in ("n_hom_ref", "n_het", "n_hom_alt", "n_hap_ref", "n_hap_alt", "n_missing",
+                                          "an", "ac")},
+                  **{c: "float64" for c in ("call_rate", "af", "maf", "het_rate", "hwe_p", "hwe_log10p")},
+                  **{c: "bool" for c in ("fail_call_rate", "fail_maf", "fail_hwe", "pass")}}
+
+
+def _qc_in_subprocess(store, out, cfg, *extra: str) -> dict:
+    """Run ``hpcgen qc`` through hpcgen.cli.main in a fresh interpreter; return its exit code and modules."""
+    code = (
+        "import json, sys\n"
+        "from hpcgen.cli import main\n"
+        f"rc = main(['qc', {str(store)!r}, '--out', {str(out)!r}, '--config', {str(cfg)!r}, *{list(extra)!r}])\n"
+        "print(json.dumps({'rc': rc, 'pandas': 'pandas' in sys.modules}))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_default_qc_never_imports_pandas(demo_store, tmp_path):
+    cfg = tmp_path / "bench.yaml"
+    cfg.write_text(yaml.safe_dump(TABLES_ONLY))
+    lean = _qc_in_subprocess(demo_store, tmp_path / "lean", cfg)
+    assert lean == {"rc": 0, "pandas": False}
+    tsv = _qc_in_subprocess(demo_store, tmp_path / "tsv", cfg, "--tsv")  # converts to pandas for the TSV
+    assert tsv == {"rc": 0, "pandas": True}
+
+    variants = pd.read_parquet(tmp_path / "lean" / "variants.parquet")
+    assert {c: str(t) for c, t in variants.dtypes.items()} == VARIANT_DTYPES  # names, order and dtypes
+    samples = pd.read_parquet(tmp_path / "lean" / "samples.parquet")
+    assert str(samples["sample"].dtype) == "str" and samples["fail_call_rate"].dtype == bool
+    for name in ("variants", "samples"):
+        pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "lean" / f"{name}.parquet"),
+                                      pd.read_parquet(tmp_path / "tsv" / f"{name}.parquet"), check_exact=True)
+    lean_m = json.loads((tmp_path / "lean" / "manifest.json").read_text())
+    tsv_m = json.loads((tmp_path / "tsv" / "manifest.json").read_text())
+    assert lean_m["summary"] == tsv_m["summary"]
+    assert lean_m["outputs"]["variants.parquet"] == tsv_m["outputs"]["variants.parquet"]
+
+
+def test_annotations_same_for_arrow_pandas_and_numpy(demo_store):
+    """variant_classes / autosomal give one answer whatever column type filter.py, tests or qc pass."""
+    from hpcgen.store import GenotypeStore
+    from hpcgen.store.variant_index import store_variants_arrow
+
+    store = GenotypeStore.open(demo_store)
+    arrow, frame = store_variants_arrow(store), store.variants()
+    want = variant_classes(frame["ref"], frame["alt"])
+    assert (variant_classes(arrow.column("ref"), arrow.column("alt")) == want).all()
+    assert (variant_classes(frame["ref"].to_numpy(), frame["alt"].to_numpy()) == want).all()
+    assert (autosomal(arrow.column("chrom")) == autosomal(frame["chrom"])).all()
+    assert (autosomal(frame["chrom"].to_numpy()) == autosomal(frame["chrom"])).all()
+
+
+def test_annotation_edge_cases():
+    ref = ["a", "A", "C", "AT", "A", "A", "*", "A", "ACG", "G", "T", "é", "A", "C"]
+    alt = ["g", "C", "T", "A", "<DEL>", "*", "A", "ACGTN", "ATG", "A", "G", "e", "AN", "c"]
+    # bcftools stats: ts A<->G C<->T, tv, indel when lengths differ and ALT is bases, else other
+    assert variant_classes(ref, alt).tolist() == [1, 2, 1, 3, 0, 0, 0, 3, 0, 1, 2, 0, 3, 0]
+    chroms = ["chr1", "1", "chrX", "X", "chrMT", "MT", "chrM", "chr22", "CHR2", "chrUn_1", "Chr3", "chrXY"]
+    assert autosomal(pd.Series(chroms)).tolist() == [1, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0]
+
+
+def test_store_variants_arrow_falls_back_to_shards(demo_store, tmp_path):
+    """Without the index file (an older store) the Arrow table comes from the shards, same contents."""
+    import shutil
+
+    from hpcgen.store import GenotypeStore
+    from hpcgen.store.variant_index import read_variant_index_arrow, store_variants_arrow
+
+    copy = tmp_path / "store"
+    shutil.copytree(demo_store, copy)
+    indexed = store_variants_arrow(GenotypeStore.open(copy))
+    (copy / "variants.parquet").unlink()
+    store = GenotypeStore.open(copy)
+    assert read_variant_index_arrow(copy, store.manifest) is None
+    fallback = store_variants_arrow(store)
+    assert fallback.column_names == indexed.column_names
+    assert fallback.to_pandas().equals(indexed.to_pandas())
