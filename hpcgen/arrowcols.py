@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-__all__ = ["to_arrow", "strings_to_arrow", "to_numpy", "table"]
+__all__ = ["to_arrow", "strings_to_arrow", "string_buffers", "to_numpy", "table"]
 
 
 def _bits(values: np.ndarray) -> pa.Buffer:
@@ -102,6 +102,49 @@ def to_numpy(values: pa.Array | pa.ChunkedArray, fill: Any = None) -> np.ndarray
     if not parts:  # a chunked array of no chunks still has a type
         return _chunk_to_numpy(pa.Array.from_buffers(values.type, 0, [None, None]), fill)
     return np.concatenate(parts)
+
+
+def string_buffers(values: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The offsets and UTF-8 bytes of a string column, for vectorized numpy work on strings.
+
+    Parameters
+    ----------
+    values : Arrow (large_)string array or chunked array, or any sequence of str (a pandas Series, an ndarray)
+        Nulls read as empty strings.
+
+    Returns
+    -------
+    offsets : ndarray, int64, shape (n + 1,)
+        String ``i`` is ``data[offsets[i]:offsets[i + 1]]``.
+    data : ndarray, uint8
+    """
+    if not isinstance(values, (pa.Array, pa.ChunkedArray)):
+        values = strings_to_arrow(values)
+    chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+    offsets, datas, base = [np.zeros(1, dtype=np.int64)], [], 0
+    for arr in chunks:
+        if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+            raise TypeError(f"not an Arrow string array: {arr.type}")
+        n, start = len(arr), arr.offset
+        if n == 0:
+            continue
+        validity, off_buf, data_buf = arr.buffers()
+        off = np.frombuffer(off_buf, dtype=np.int64 if pa.types.is_large_string(arr.type) else np.int32)
+        off = off[start:start + n + 1].astype(np.int64)
+        data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.empty(0, np.uint8)
+        lengths = np.diff(off)
+        if arr.null_count:  # a null's bytes (normally none) are not its value
+            valid = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little")[start:start + n]
+            lengths = np.where(valid != 0, lengths, 0)
+            keep = np.repeat(np.arange(n), lengths)
+            pos = off[:-1][keep] + (np.arange(keep.size) - np.repeat(np.cumsum(lengths) - lengths, lengths))
+            datas.append(data[pos])
+        else:  # the strings' bytes are one run of the data buffer
+            datas.append(data[off[0]:off[-1]])
+        offsets.append(base + np.cumsum(lengths))
+        base += int(lengths.sum())
+    data = np.concatenate(datas) if datas else np.empty(0, np.uint8)
+    return np.concatenate(offsets), data
 
 
 def table(columns: dict[str, Any]) -> pa.Table:

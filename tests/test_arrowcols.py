@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from hpcgen.arrowcols import strings_to_arrow, table, to_arrow, to_numpy
+from hpcgen.arrowcols import string_buffers, strings_to_arrow, table, to_arrow, to_numpy
 
 NUMERIC = [np.int8, np.int32, np.int64, np.uint8, np.uint64, np.float32, np.float64]
 
@@ -108,3 +108,23 @@ def test_no_pandas_import():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+@pytest.mark.parametrize("large", [True, False])
+def test_string_buffers(large):
+    """Offsets and bytes of sliced, chunked and null-holding string columns, and of plain sequences."""
+    words = ["ab", "", "cdé", "f", "ghij", "x"]
+    arr = strings_to_arrow(words, large=large)
+    for values, want in [(arr, words), (arr.slice(1, 3), words[1:4]), (words, words),
+                         (pa.chunked_array([arr.slice(2), strings_to_arrow(["yz"], large=large)]), words[2:] + ["yz"])]:
+        off, data = string_buffers(values)
+        assert off.dtype == np.int64 and data.dtype == np.uint8
+        assert [bytes(data[a:b]).decode() for a, b in zip(off[:-1], off[1:])] == want
+    nulls = pa.Array.from_buffers(pa.string(), 3, [pa.py_buffer(np.packbits([1, 0, 1], bitorder="little")),
+                                                    pa.py_buffer(np.array([0, 2, 4, 5], np.int32)), pa.py_buffer(b"abzzc")])
+    off, data = string_buffers(nulls)
+    assert off.tolist() == [0, 2, 2, 3] and bytes(data) == b"abc"  # a null reads as ""
+    off, data = string_buffers(strings_to_arrow([]))
+    assert off.tolist() == [0] and data.size == 0
+    with pytest.raises(TypeError):
+        string_buffers(to_arrow(np.arange(3)))
