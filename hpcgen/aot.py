@@ -34,12 +34,15 @@ BUILD_DIR = Path(__file__).resolve().parent / "_aot"
 KERNELS_DIR = Path(__file__).resolve().parent / "kernels"
 
 # name -> (kernel module, function, argument types, return type); an argument is (dtype, ndim) for a
-# C-contiguous array, or "i8" / "b1" for a scalar
+# C-contiguous array ((dtype, ndim, "inout") for one the kernel writes into: it must already be that array,
+# a converted copy would lose the writes), or "i8" / "b1" for a scalar
 Spec = tuple[str, str, tuple[Any, ...], str]
 EXPORTS: dict[str, Spec] = {
     "hardcall_counts": ("hpcgen.kernels.hardcalls", "hardcall_counts",
-                        (("u8", 3), ("u8", 2), ("u1", 1), "i8", ("u1", 1), ("u1", 1)),
+                        (("u8", 3), ("u8", 2), ("u1", 1), "i8", ("u1", 1), ("u1", 1), ("i8", 1), ("u4", 1)),
                         "Tuple((i8[:, ::1], i8[:, ::1], f8[:, ::1], i8[::1]))"),
+    "fill_sparse_rows": ("hpcgen.kernels.hardcalls", "fill_sparse_rows",
+                         (("u8", 3, "inout"), ("u1", 1, "inout"), ("i8", 1), ("u4", 1)), "none"),
     "block_counts_diploid": ("hpcgen.kernels.qc_counts", "_block_counts_diploid",
                              (("i1", 3), ("u1", 1), ("u1", 1)), "Tuple((i8[:, ::1], i8[:, ::1]))"),
     "block_counts_any_ploidy": ("hpcgen.kernels.qc_counts", "_block_counts_any_ploidy",
@@ -49,7 +52,7 @@ EXPORTS: dict[str, Spec] = {
     "carrier_counts": ("hpcgen.kernels.qc_counts", "carrier_counts", (("i1", 3), ("i8", 1), ("i1", 1)), "i8[::1]"),
     "hwe_lnp_array": ("hpcgen.kernels.hwe", "hwe_lnp_array", (("i8", 1), ("i8", 1), ("i8", 1), "b1"), "f8[::1]"),
 }
-_NUMPY = {"u8": np.uint64, "u1": np.uint8, "i1": np.int8, "i8": np.int64, "f8": np.float64}
+_NUMPY = {"u8": np.uint64, "u4": np.uint32, "u1": np.uint8, "i1": np.int8, "i8": np.int64, "f8": np.float64}
 
 _loaded: dict[str, Any] = {}
 
@@ -106,6 +109,8 @@ def _wrap(fn: Callable, spec: Spec) -> Callable:
                 arr = np.ascontiguousarray(a, dtype=_NUMPY[k[0]])
                 if arr.ndim != k[1]:
                     raise ValueError(f"{spec[1]}: expected a {k[1]}-d array, got shape {arr.shape}")
+                if len(k) > 2 and arr is not a:
+                    raise TypeError(f"{spec[1]}: an array it writes into must be C-contiguous {_NUMPY[k[0]].__name__}")
                 conv.append(arr)
         return fn(*conv)
 

@@ -30,8 +30,8 @@ from .bits import popcount as _popcount
 from .bits import popcount64  # noqa: F401 - part of this module's interface (tests)
 from .bits import trailing_zeros as _trailing_zeros
 # layout constants (no numba) re-exported: n_words, EXACT_*, CODE_*, WORD_BITS
-from .layout import (CODE_ALT, CODE_HET, CODE_UNCALLED, EXACT_DIPLOID, EXACT_HAPLOID, EXACT_NO,  # noqa: F401
-                     WORD_BITS, n_words)
+from .layout import (CARRIER_SHIFT, CODE_ALT, CODE_HET, CODE_UNCALLED, EXACT_DIPLOID, EXACT_HAPLOID,  # noqa: F401
+                     EXACT_NO, EXACT_SPARSE, WORD_BITS, n_words)
 from .qc_counts import (N_SAMPLE_COLS, N_VARIANT_COLS, S_AUTO_HOM, V_AC, V_AN, V_HAP_ALT, V_HAP_REF, V_HET, V_HOM_ALT,
                         V_HOM_REF, V_MISSING, add_category_counts)
 
@@ -148,6 +148,81 @@ def pack_hardcalls(g):
 
 
 @jit
+def split_sparse_rows(bits, exact, max_carriers):
+    """List the carriers of diploid rows that have few, and clear those rows' planes (in place).
+
+    Parameters
+    ----------
+    bits : ndarray, uint64, shape (n_variants, 2, n_words)
+        From :func:`pack_hardcalls`; rows that become listed are set to 0.
+    exact : ndarray, uint8, shape (n_variants,)
+        EXACT_DIPLOID rows with at most ``max_carriers`` calls that are not hom-REF become EXACT_SPARSE (in place).
+    max_carriers : int
+
+    Returns
+    -------
+    ends : ndarray, int64, shape (n_variants,)
+        Cumulative count of listed carriers at the end of each row (a row not listed adds none).
+    carriers : ndarray, uint32, shape (ends[-1],)
+        Per listed row, by sample: ``sample << CARRIER_SHIFT | code`` (CODE_HET, CODE_ALT, CODE_UNCALLED).
+    """
+    n_var = bits.shape[0]
+    nw = bits.shape[2]
+    counts = np.zeros(n_var, dtype=np.int64)
+    for v in range(n_var):
+        if exact[v] != EXACT_DIPLOID:
+            continue
+        c = 0
+        for w in range(nw):
+            c += _popcount(bits[v, 0, w] | bits[v, 1, w])
+        if c <= max_carriers:
+            counts[v] = c
+            exact[v] = EXACT_SPARSE
+    ends = np.cumsum(counts)
+    carriers = np.empty(ends[-1] if n_var else 0, dtype=np.uint32)
+    k = 0
+    for v in range(n_var):
+        if exact[v] != EXACT_SPARSE:
+            continue
+        for w in range(nw):
+            p0 = bits[v, 0, w]
+            p1 = bits[v, 1, w]
+            x = p0 | p1
+            while x != 0:
+                b = _trailing_zeros(x)
+                code = ((p0 >> b) & np.uint64(1)) | (((p1 >> b) & np.uint64(1)) << np.uint64(1))
+                carriers[k] = np.uint32((np.uint64(64 * w) + b) << np.uint64(CARRIER_SHIFT) | code)
+                k += 1
+                x &= x - np.uint64(1)
+            bits[v, 0, w] = 0
+            bits[v, 1, w] = 0
+    return ends, carriers
+
+
+@jit
+def fill_sparse_rows(bits, exact, offsets, carriers):
+    """Set the planes of listed rows from their carriers and mark them EXACT_DIPLOID (in place): the inverse of
+    :func:`split_sparse_rows` for readers that want every row as planes.
+
+    ``offsets`` : int64, shape (n_variants + 1,): row ``v``'s carriers are ``carriers[offsets[v]:offsets[v + 1]]``.
+    """
+    for v in range(bits.shape[0]):
+        if exact[v] != EXACT_SPARSE:
+            continue
+        for c in range(offsets[v], offsets[v + 1]):
+            x = np.uint64(carriers[c])
+            s = x >> np.uint64(CARRIER_SHIFT)
+            code = x & np.uint64(3)
+            w = s >> np.uint64(6)
+            one = np.uint64(1) << (s & np.uint64(63))
+            if code & np.uint64(1):
+                bits[v, 0, w] |= one
+            if code & np.uint64(2):
+                bits[v, 1, w] |= one
+        exact[v] = EXACT_DIPLOID
+
+
+@jit
 def _fold_nibbles(nib, byt, n_types):
     # nib (types, 4, nw) 4-bit lanes -> byt (types, 4, 2, nw) 8-bit lanes (low / high nibble of each byte);
     # only the first n_types types are in use (2 unless haploid rows were seen)
@@ -257,8 +332,8 @@ def _accumulate_row_haploid(p0, p1, hp, nib):
 
 
 @jit
-def hardcall_counts(bits, hap, exact, n_samples, vclass, autosomal):
-    """Every QC count of a block's held rows, in one pass over its bit-planes.
+def hardcall_counts(bits, hap, exact, n_samples, vclass, autosomal, sp_offsets, sp_carriers):
+    """Every QC count of a block's held rows, in one pass over its bit-planes and carrier lists.
 
     Parameters
     ----------
@@ -266,9 +341,13 @@ def hardcall_counts(bits, hap, exact, n_samples, vclass, autosomal):
     hap : ndarray, uint64, shape (n_variants, n_words), or shape (0, n_words) when no row is EXACT_HAPLOID
     exact : ndarray, uint8, shape (n_variants,)
         Rows with EXACT_NO are skipped (their ``variant_counts`` row stays 0): count them from the int8 calls.
+        EXACT_SPARSE rows are read from their carrier list, in time proportional to their carriers.
     n_samples : int
     vclass, autosomal : ndarray, uint8, shape (n_variants,)
         As :func:`kernels.qc_counts.block_counts`.
+    sp_offsets : ndarray, int64, shape (n_variants + 1,)
+    sp_carriers : ndarray, uint32
+        Row ``v``'s listed carriers are ``sp_carriers[sp_offsets[v]:sp_offsets[v + 1]]`` (:func:`split_sparse_rows`).
 
     Returns
     -------
@@ -316,7 +395,26 @@ def hardcall_counts(bits, hap, exact, n_samples, vclass, autosomal):
         n_hpr = 0
         n_hpa = 0
         dense = True
-        if code == EXACT_HAPLOID:
+        listed = code == EXACT_SPARSE
+        c0 = sp_offsets[v]
+        c1 = sp_offsets[v + 1]
+        if listed:
+            n_het = 0
+            n_ha = 0
+            n_miss = 0
+            for c in range(c0, c1):
+                x = sp_carriers[c]
+                kind = x & 3
+                if kind == CODE_HET:
+                    n_het += 1
+                    tot[cat, 0, x >> CARRIER_SHIFT] += 1
+                elif kind == CODE_ALT:
+                    n_ha += 1
+                    tot[cat, 1, x >> CARRIER_SHIFT] += 1
+                else:
+                    n_miss += 1
+            dense = False
+        elif code == EXACT_HAPLOID:
             types[cat] = 4
             n_het, n_ha, n_miss, n_hpr, n_hpa = _accumulate_row_haploid(p0, p1, hap[v], nib[cat])
         else:
@@ -355,7 +453,18 @@ def hardcall_counts(bits, hap, exact, n_samples, vclass, autosomal):
         e_total += w_e
         obs_total += w_in
         excl_total += w_ex
-        if n_miss > 0 and (code != EXACT_HAPLOID or not auto):
+        if n_miss > 0 and listed:
+            for c in range(c0, c1):
+                x = sp_carriers[c]
+                if x & 3 == CODE_UNCALLED:
+                    j = np.int64(x >> CARRIER_SHIFT)  # not ``s``: that one is unsigned below
+                    miss_cat[cat, j] += 1
+                    if w_in != 0.0:
+                        missed_e[j] += w_e
+                        nd_in[j] += 1
+                    elif w_ex != 0.0:
+                        nd_ex[j] += 1
+        elif n_miss > 0 and (code != EXACT_HAPLOID or not auto):
             # missing calls (the only non-diploid calls here) are rare: visit them bit by bit
             for w in range(nw):
                 m = p0[w] & p1[w]
@@ -385,7 +494,12 @@ def hardcall_counts(bits, hap, exact, n_samples, vclass, autosomal):
                         nd_ex[s] += 1
                     nd &= nd - np.uint64(1)
         # the heterozygote carrying an allele seen once among the diploid calls (ALT once, or REF once)
-        if n_het == 1 and (n_ha == 0 or n_hr == 0):
+        if n_het == 1 and (n_ha == 0 or n_hr == 0) and listed:
+            for c in range(c0, c1):
+                if sp_carriers[c] & 3 == CODE_HET:
+                    singletons[sp_carriers[c] >> CARRIER_SHIFT] += 1
+                    break
+        elif n_het == 1 and (n_ha == 0 or n_hr == 0):
             for w in range(nw):
                 h = p0[w] & ~p1[w]
                 if h != 0:

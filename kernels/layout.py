@@ -30,13 +30,31 @@ FAST_PATH = sys.byteorder == "little"
 
 # hard-call bit-planes (:mod:`kernels.hardcalls`)
 WORD_BITS = 64
-EXACT_NO, EXACT_DIPLOID, EXACT_HAPLOID = 0, 1, 2  # values of ``exact``
+# values of ``exact``: how a row is held. EXACT_SPARSE: a diploid row listed by its carriers (the store's
+# ``calls/hardcall_sparse``, its planes row left zero), because it has few: most rows of a cohort are rare variants
+EXACT_NO, EXACT_DIPLOID, EXACT_HAPLOID, EXACT_SPARSE = 0, 1, 2, 3
 CODE_HET, CODE_ALT, CODE_UNCALLED = 1, 2, 3  # a carrier's call by ``row_carriers`` (p0 | p1 << 1; haploid: 3)
+CARRIER_SHIFT = 2  # a listed carrier is one uint32: sample << CARRIER_SHIFT | CODE_*
 
 
 def n_words(n_samples: int) -> int:
     """uint64 words per bit-plane row for ``n_samples`` samples."""
     return (int(n_samples) + WORD_BITS - 1) // WORD_BITS
+
+
+def sparse_max_carriers(n_words: int) -> int:
+    """Most carriers (not hom-REF calls) a diploid row may have to be listed rather than held as planes.
+
+    Listing costs 4 bytes and a few operations per carrier; planes 16 bytes and ~10 vector operations per
+    64 samples, read and decoded for every row: at 2 carriers per 64 samples or fewer a list is smaller and
+    faster to count.
+    """
+    return 2 * int(n_words)
+
+
+def no_sparse_rows(n_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets, carriers) of a block without listed rows: int64 zeros (n_rows + 1,), uint32 (0,)."""
+    return np.zeros(int(n_rows) + 1, dtype=np.int64), np.zeros(0, dtype=np.uint32)
 
 
 def diploid_fast_path(g: np.ndarray) -> bool:

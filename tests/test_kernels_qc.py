@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hpcgen.kernels import hardcalls, hwe, king, pca_blocks, qc_counts
+from hpcgen.kernels import hardcalls, hwe, king, layout, pca_blocks, qc_counts
 from tests.conftest import REPO
 
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -107,7 +107,19 @@ def test_hardcall_twin(data):
     vclass, auto = (cat // 2 % 4).astype(np.uint8), (cat % 2).astype(np.uint8)
     if not (exact == hardcalls.EXACT_HAPLOID).any() and seed % 2:
         hap = hap[:0]  # the reader's form when no row has a haploid call
-    vc, sc, het, single = hardcalls.hardcall_counts(bits, hap, exact, g.shape[1], vclass, auto)
+    vc, sc, het, single = hardcalls.hardcall_counts(bits, hap, exact, g.shape[1], vclass, auto,
+                                                    *layout.no_sparse_rows(len(exact)))
+    # the same rows with the sparse ones listed by their carriers (what the store holds) give the same counts
+    sp_bits, sp_exact = bits.copy(), exact.copy()
+    ends, carriers = hardcalls.split_sparse_rows(sp_bits, sp_exact, seed % 7)
+    offsets = np.concatenate([[0], ends])
+    for got, want in zip(hardcalls.hardcall_counts(sp_bits, hap, sp_exact, g.shape[1], vclass, auto, offsets, carriers),
+                         (vc, sc, het, single)):
+        np.testing.assert_array_equal(got, want)
+    # and filling the listed rows back gives the planes
+    hardcalls.fill_sparse_rows(sp_bits, sp_exact, offsets, carriers)
+    np.testing.assert_array_equal(sp_bits, bits)
+    np.testing.assert_array_equal(sp_exact, exact)
     keep = exact != hardcalls.EXACT_NO
     sub = np.ascontiguousarray(g[keep])
     rvc, rsc = qc_counts.block_counts_reference(sub, vclass[keep], auto[keep])
@@ -128,7 +140,8 @@ def test_hardcall_twin(data):
 @SETTINGS
 def test_hardcall_sparse_rows_twin(seed, n_var, n_smp):
     """Cohort-like rows (most with a few carriers, some common): the per-carrier path and the vertical counters
-    together equal the reference, across folds of the counters (> 255 rows of a category)."""
+    together equal the reference, across folds of the counters (> 255 rows of a category); the rare rows listed
+    by their carriers as the store holds them (EXACT_SPARSE)."""
     rng = np.random.default_rng(seed)
     af = np.where(rng.random(n_var) < 0.85, rng.random(n_var) * 3 / n_smp, rng.random(n_var))
     g = (rng.random((n_var, n_smp, 2)) < af[:, None, None]).astype(np.int8)
@@ -136,10 +149,20 @@ def test_hardcall_sparse_rows_twin(seed, n_var, n_smp):
     vclass = rng.integers(0, 4, n_var).astype(np.uint8)
     auto = rng.integers(0, 2, n_var).astype(np.uint8)
     bits, hap, exact = hardcalls.pack_hardcalls(g)
-    vc, sc, het, single = hardcalls.hardcall_counts(bits, hap[:0], exact, n_smp, vclass, auto)
     rvc, rsc = qc_counts.block_counts_reference(g, vclass, auto)
+    from hpcgen.qc.counts import _row_weights
+
+    w, rows, totals, (singles, which) = _row_weights(rvc, auto)
+    missed = qc_counts.expected_hom_sums_reference(g, w, rows)
+    ends, carriers = hardcalls.split_sparse_rows(bits, exact, layout.sparse_max_carriers(bits.shape[2]))
+    assert (exact == layout.EXACT_SPARSE).any() or n_var < 5
+    vc, sc, het, single = hardcalls.hardcall_counts(bits, hap[:0], exact, n_smp, vclass, auto,
+                                                    np.concatenate([[0], ends]), carriers)
     np.testing.assert_array_equal(vc, rvc)
     np.testing.assert_array_equal(sc, rsc)
+    np.testing.assert_allclose(het[:, 2], totals[0] - missed[:, 0], rtol=1e-12, atol=1e-9)
+    np.testing.assert_array_equal(het[:, 0], totals[1] - missed[:, 1])
+    np.testing.assert_array_equal(single, qc_counts.carrier_counts_reference(g, singles, which))
 
 
 def test_hardcall_popcount_edges():

@@ -30,12 +30,17 @@ def test_read_rows_fast_matches_h5py(tmp_path, codec):
 
 @pytest.mark.parametrize("codec", ["lz4", "zstd"])
 def test_plane_rows_low_level_read_matches_h5py(tmp_path, codec, monkeypatch):
-    """read_hardcall_rows (chunk index + pread + liblz4 for LZ4, h5py otherwise) equals h5py's read of the planes,
-    for ranges inside, across and at the end of chunks (the last one shorter), into a reused buffer too."""
+    """read_hardcall_rows (chunk index + pread + liblz4 for LZ4, h5py otherwise) gives the planes of the calls:
+    h5py's read of the stored planes with the listed rows (few carriers) filled in, for ranges inside, across and
+    at the end of chunks (the last one shorter), into a reused buffer too; with ``listed`` the stored form."""
+    from hpcgen.kernels.hardcalls import fill_sparse_rows, pack_hardcalls
+    from hpcgen.kernels.layout import EXACT_SPARSE
     from hpcgen.store import reader
     from hpcgen.store import schema as S
 
     store = odd_rows_store(tmp_path / "st", codec=codec)
+    # the planes of the calls, as pack_hardcalls makes them from the int8 calls
+    expect = [pack_hardcalls(store.read_genotype_rows(i, 0, sh.n_variants)) for i, sh in enumerate(store.shards)]
     if codec == "lz4":  # the low-level path must serve every LZ4 read: no fallback to h5py
         monkeypatch.setattr(reader, "read_rows_fast", lambda *a: pytest.fail("fell back to h5py"))
     buf = np.full(800 * 2 * 3, 7, dtype=np.uint64)  # 150 samples: 3 words per plane row
@@ -43,8 +48,12 @@ def test_plane_rows_low_level_read_matches_h5py(tmp_path, codec, monkeypatch):
     for i, shard in enumerate(store.shards):
         n = shard.n_variants
         with h5py.File(store.path / shard.file, "r") as h5:
-            bits_all, exact_all = h5[S.HARDCALL][:], h5[S.HARDCALL_EXACT][:]
+            stored, stored_exact = h5[S.HARDCALL][:], h5[S.HARDCALL_EXACT][:]
             hap_all = h5[S.HARDCALL_HAPLOID][:, 0] if S.HARDCALL_HAPLOID in h5 else None
+        assert not stored[stored_exact == EXACT_SPARSE].any()  # a listed row's planes are zero
+        if shard.chrom == "chr1":  # chrX: every row has haploid calls, never listed
+            assert (stored_exact == EXACT_SPARSE).sum() > 100
+        bits_all, _, exact_all = expect[i]
         ranges = [(0, n), (0, 128), (5, 130), (127, 129), (n - 60, n), (n - 1, n), (3, 3)]
         ranges += [tuple(sorted(rng.integers(0, n + 1, 2))) for _ in range(6)]
         for a, b in ranges:
@@ -56,6 +65,13 @@ def test_plane_rows_low_level_read_matches_h5py(tmp_path, codec, monkeypatch):
                     np.testing.assert_array_equal(hap, hap_all[a:b])
                 else:
                     assert hap.shape == (0, 3)
+            bits, hap, exact, offsets, carriers = store.read_hardcall_rows(i, a, b, listed=True)
+            np.testing.assert_array_equal(bits, stored[a:b])
+            np.testing.assert_array_equal(exact, stored_exact[a:b])
+            assert offsets.shape == (b - a + 1,) and offsets[0] == 0 and offsets[-1] == carriers.size
+            fill_sparse_rows(bits, exact, offsets, carriers)
+            np.testing.assert_array_equal(bits, bits_all[a:b])
+            np.testing.assert_array_equal(exact, exact_all[a:b])
 
 
 def test_decode_lz4_chunk_rejects_mismatch(tmp_path):
@@ -111,7 +127,7 @@ def test_thread_pool_pass_equals_dask_pass(demo_store):
 
 def odd_rows_store(path, codec: str = "lz4"):
     """A store whose shards hold rows the planes do not hold (an allele code above 1, an absent first allele)
-    among rows they do, on chr1 and on chrX with haploid males; 150 samples."""
+    among rows they do and rows listed by their carriers, on chr1 and on chrX with haploid males; 150 samples."""
     from hpcgen.store import GenotypeStore, ShardWriter
     from hpcgen.store import schema as S
     from hpcgen.store.manifest import build_manifest, write_manifest
@@ -120,8 +136,10 @@ def odd_rows_store(path, codec: str = "lz4"):
     samples = [f"P{i:016x}" for i in range(150)]
     infos = []
     for chrom, n in [("chr1", 700), ("chrX", 300)]:
-        g = (rng.random((n, len(samples), 2)) < rng.random((n, 1, 1))).astype(np.int8)
-        g[rng.random((n, len(samples))) < 0.02] = -1
+        # cohort-like: most rows rare (the store lists those by their carriers), the others of any frequency
+        af = np.where(rng.random(n) < 0.6, rng.random(n) * 0.015, rng.random(n))
+        g = (rng.random((n, len(samples), 2)) < af[:, None, None]).astype(np.int8)
+        g[rng.random((n, len(samples))) < 0.005] = -1
         if chrom == "chrX":
             g[:, :60, 1] = -2  # haploid males
         odd = np.array([3, 4, 5, 250, 699 % n])

@@ -209,7 +209,7 @@ def warm_up_kernels() -> None:
     kernel("expected_hom_sums")(g, np.zeros((2, 3), dtype=np.float64), rows)
     kernel("carrier_counts")(g, rows, np.zeros(2, dtype=np.int8))
     kernel("hardcall_counts")(np.zeros((2, 2, 1), dtype=np.uint64), np.zeros((2, 1), dtype=np.uint64), flags, 3, flags,
-                              flags)
+                              flags, np.zeros(3, dtype=np.int64), np.zeros(0, dtype=np.uint32))
 
 
 Task = tuple[int, int, int, int]  # (shard index, first row, end row, first store row)
@@ -244,26 +244,30 @@ def _calls_counts(g: np.ndarray, vcl: np.ndarray, au: np.ndarray) -> tuple[np.nd
     return (vc, *_finish_block(g, sc, _row_weights(vc, au)))
 
 
-def read_block(store, task: Task, hardcalls: bool = True, out: np.ndarray | None = None) -> tuple[Any, ...]:
+def read_block(store, task: Task, hardcalls: bool = True, out: np.ndarray | None = None,
+               listed: bool = False) -> tuple[Any, ...]:
     """The calls of one task's rows: ``(bits, hap, exact, odd rows, their int8 calls)`` from the bit-planes, or
     ``(int8 calls,)`` when the shard has none (or ``hardcalls`` is False). LZ4 is decoded without the GIL.
 
-    Used by every pass over the store (counts, KING, PCA). ``out``: a reused buffer for the planes
-    (:meth:`~hpcgen.store.GenotypeStore.read_hardcall_rows`)."""
+    Used by every pass over the store (counts, KING, PCA). ``out``: a reused buffer for the planes;
+    ``listed``: rows the store lists by their carriers stay listed, and the tuple ends with their
+    ``(offsets, carriers)`` (:meth:`~hpcgen.store.GenotypeStore.read_hardcall_rows`)."""
     i, a, b, _ = task
-    planes = store.read_hardcall_rows(i, a, b, out=out) if hardcalls and store.shards[i].hardcall else None
+    planes = (store.read_hardcall_rows(i, a, b, out=out, listed=listed) if hardcalls and store.shards[i].hardcall
+              else None)
     if planes is None:
         return (store.read_genotype_rows(i, a, b),)
-    bits, hap, exact = planes
+    bits, hap, exact = planes[:3]
     from hpcgen.kernels.layout import EXACT_NO
 
     rest = np.flatnonzero(exact == EXACT_NO)
     if not rest.size:
-        return bits, hap, exact, rest, np.empty((0, store.n_samples, store.ploidy), dtype=np.int8)
-    # the few rows the planes do not hold, as int8 calls, read run by run (not the whole block: wide cohorts)
-    runs = np.split(rest, np.flatnonzero(np.diff(rest) > 1) + 1)
-    g_rest = np.concatenate([store.read_genotype_rows(i, a + int(r[0]), a + int(r[-1]) + 1) for r in runs])
-    return bits, hap, exact, rest, g_rest
+        g_rest = np.empty((0, store.n_samples, store.ploidy), dtype=np.int8)
+    else:
+        # the few rows the planes do not hold, as int8 calls, read run by run (not the whole block: wide cohorts)
+        runs = np.split(rest, np.flatnonzero(np.diff(rest) > 1) + 1)
+        g_rest = np.concatenate([store.read_genotype_rows(i, a + int(r[0]), a + int(r[-1]) + 1) for r in runs])
+    return (bits, hap, exact, rest, g_rest, *planes[3:])
 
 
 def count_block(block: tuple[Any, ...], n_samples: int, vcl: np.ndarray, au: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -272,8 +276,11 @@ def count_block(block: tuple[Any, ...], n_samples: int, vcl: np.ndarray, au: np.
         return _calls_counts(block[0], vcl, au)
     from hpcgen.aot import kernel
 
-    bits, hap, exact, rest, g_rest = block
-    vc, sc, h, single = kernel("hardcall_counts")(bits, hap, exact, n_samples, vcl, au)
+    from hpcgen.kernels.layout import no_sparse_rows
+
+    bits, hap, exact, rest, g_rest = block[:5]
+    sparse = block[5:] if len(block) == 7 else no_sparse_rows(len(exact))
+    vc, sc, h, single = kernel("hardcall_counts")(bits, hap, exact, n_samples, vcl, au, *sparse)
     if rest.size:  # rows the planes do not hold exactly: from the int8 calls
         vc2, sc2, h2, single2 = _calls_counts(g_rest, vcl[rest], au[rest])
         vc[rest] = vc2
@@ -343,7 +350,7 @@ def compute_counts_store(store, vclass: np.ndarray, auto: np.ndarray, threads: i
         # a reader waits for a free buffer: the counts of earlier tasks (already read) free them
         buf = buffers.get() if planes_held(task) else None
         try:
-            return read_block(store, task, hardcalls, out=buf), buf
+            return read_block(store, task, hardcalls, out=buf, listed=True), buf
         except BaseException:
             if buf is not None:
                 buffers.put(buf)
@@ -385,7 +392,7 @@ def _store_task(store_path: str, task: Task, vcl: np.ndarray, au: np.ndarray) ->
     from hpcgen.store import GenotypeStore
 
     store = GenotypeStore.open(store_path)
-    return count_block(read_block(store, task), store.n_samples, vcl, au)
+    return count_block(read_block(store, task, listed=True), store.n_samples, vcl, au)
 
 
 def count_graph_store(store, vclass: np.ndarray, auto: np.ndarray, block_variants: int):

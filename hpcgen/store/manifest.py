@@ -83,8 +83,8 @@ def read_manifest(store: str | os.PathLike) -> dict[str, Any]:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise InputError(f"unreadable store manifest ({exc})", path) from None
-    if manifest.get("schema") != S.SCHEMA or manifest.get("schema_version") != S.SCHEMA_VERSION:
+    if manifest.get("schema") != S.SCHEMA or manifest.get("schema_version") not in S.READABLE_VERSIONS:
         raise InputError(
-            f"store schema {manifest.get('schema')!r} v{manifest.get('schema_version')} is not the one this "
-            f"hpcgen reads ({S.SCHEMA} v{S.SCHEMA_VERSION}); re-ingest", path)
+            f"store schema {manifest.get('schema')!r} v{manifest.get('schema_version')} is not one this "
+            f"hpcgen reads ({S.SCHEMA} v{', v'.join(map(str, S.READABLE_VERSIONS))}); re-ingest", path)
     return manifest

@@ -351,8 +351,8 @@ class GenotypeStore:
                                        self.ploidy)[a:b]
         return out
 
-    def read_hardcall_rows(self, shard: int, a: int, b: int,
-                           out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    def read_hardcall_rows(self, shard: int, a: int, b: int, out: np.ndarray | None = None,
+                           listed: bool = False) -> tuple[np.ndarray, ...] | None:
         """Rows ``a:b`` of one shard's hard-call bit-planes, or None when the shard has none.
 
         Parameters
@@ -360,6 +360,10 @@ class GenotypeStore:
         out : ndarray, uint64, optional
             A buffer for ``bits`` (C order, at least ``(b - a) * 2 * n_words`` elements): callers that read
             many blocks reuse a few buffers instead of faulting in fresh memory for each.
+        listed : bool
+            Leave the rows the store lists by their carriers (``exact`` EXACT_SPARSE, zero planes) as they are
+            and return their lists too (the counting pass reads them in time proportional to their carriers);
+            by default their planes are filled in and they read as EXACT_DIPLOID, like any other row.
 
         Returns
         -------
@@ -368,8 +372,12 @@ class GenotypeStore:
             a view of ``out`` when given.
         hap : ndarray, uint64, shape (b - a, n_words), or (0, n_words) when no row of the range has a haploid call
         exact : ndarray, uint8, shape (b - a,)
-            How each row is held (``kernels.hardcalls.EXACT_*``); read EXACT_NO rows with :meth:`read_genotype_rows`.
+            How each row is held (``kernels.layout.EXACT_*``); read EXACT_NO rows with :meth:`read_genotype_rows`.
+        offsets, carriers : ndarray, int64 (b - a + 1,) and uint32, only with ``listed``
+            Row ``v``'s carriers are ``carriers[offsets[v]:offsets[v + 1]]`` (``sample << 2 | call code``).
         """
+        from hpcgen.kernels.layout import EXACT_HAPLOID, EXACT_SPARSE, no_sparse_rows
+
         n = max(0, b - a)
         fid = h5py.h5f.open(str(self.path / self.shards[shard].file).encode(), h5py.h5f.ACC_RDONLY)
         try:
@@ -387,7 +395,7 @@ class GenotypeStore:
                 read_rows_fast(h5py.Dataset(did), a, b, bits)
             exact = h5py.Dataset(did_exact)[a:b]
             hap = np.zeros((0, nw), dtype=np.uint64)
-            if (exact == 2).any():
+            if (exact == EXACT_HAPLOID).any():
                 try:
                     did_hap = h5py.h5d.open(fid, S.HARDCALL_HAPLOID.encode())
                 except KeyError:
@@ -397,8 +405,20 @@ class GenotypeStore:
                     if not _lz4_whole_rows(fid, did_hap, a, b, hap3):
                         read_rows_fast(h5py.Dataset(did_hap), a, b, hap3)
                     hap = hap3.reshape(n, nw)
+            sparse = no_sparse_rows(n)
+            if (exact == EXACT_SPARSE).any():
+                ends = h5py.Dataset(h5py.h5d.open(fid, S.HARDCALL_SPARSE_END.encode()))[max(a - 1, 0):b]
+                offsets = np.concatenate([[0], ends]) if a == 0 else ends
+                carriers = h5py.Dataset(h5py.h5d.open(fid, S.HARDCALL_SPARSE.encode()))[offsets[0]:offsets[-1]]
+                sparse = (offsets - offsets[0], carriers)
         finally:
             fid.close()
+        if listed:
+            return bits, hap, exact, *sparse
+        if sparse[1].size or (exact == EXACT_SPARSE).any():
+            from hpcgen.aot import kernel
+
+            kernel("fill_sparse_rows")(bits, exact, *sparse)
         return bits, hap, exact
 
     def genotypes(self, region: str | Sequence | None = None) -> np.ndarray:

@@ -21,7 +21,11 @@ from hpcgen.fsutil import safe_filename
 os.environ.setdefault("HDF5_USE_FILE_LOCKING", "FALSE")
 
 SCHEMA = "hpcgen.store/1"
-SCHEMA_VERSION = 1
+# 2: diploid rows with few carriers are listed (calls/hardcall_sparse*) and their planes rows left zero.
+# A version 1 store (no lists) reads the same; a hpcgen that only knows version 1 refuses a version 2 one
+# (it would take the zero rows for hom-REF)
+SCHEMA_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 MANIFEST = "manifest.json"
 VARIANT_INDEX = "variants.parquet"  # every shard's variant fields in one file, derived (variant_index.py)
 SHARDS_DIR = "shards"
@@ -40,7 +44,11 @@ GQ = "calls/gq"  # int32 (n_variants, n_samples), -1 missing
 # of another ploidy; readers then fall back to calls/genotype.
 HARDCALL = "calls/hardcall"  # uint64 (n_variants, 2, ceil(n_samples / 64))
 HARDCALL_HAPLOID = "calls/hardcall_haploid"  # uint64 (n_variants, 1, ceil(n_samples / 64)): haploid calls; only in shards with some
-HARDCALL_EXACT = "calls/hardcall_exact"  # uint8 (n_variants,): 1 planes hold the row, 2 planes + haploid plane, 0 neither
+HARDCALL_EXACT = "calls/hardcall_exact"  # uint8 (n_variants,): 1 planes hold the row, 2 planes + haploid plane, 0 neither,
+# 3 listed by its carriers (below; its planes row is zero)
+HARDCALL_SPARSE_END = "calls/hardcall_sparse_end"  # int64 (n_variants,): listed carriers up to the end of each row
+HARDCALL_SPARSE = "calls/hardcall_sparse"  # uint32 (n_listed,): sample << 2 | call code (kernels/layout.py)
+HARDCALL_SPARSE_CHUNK = 1 << 16  # carriers per HDF5 chunk of calls/hardcall_sparse
 HARDCALL_CHUNK_BYTES = 16 << 20  # at most this many bytes of planes per HDF5 chunk
 SAMPLES = "samples"  # str (n_samples,)
 # per-variant fields: name -> (dataset, numpy dtype); strings are variable-length UTF-8

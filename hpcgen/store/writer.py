@@ -79,6 +79,7 @@ class ShardWriter:
         self._cs = max(1, min(int(chunk_samples), self.n_samples))
         self._ds_gt = None  # created at the first flush: a shard smaller than one chunk gets a chunk its size
         self._ds_hc = self._ds_hc_exact = None  # hard-call planes, for ploidy-2 shards only
+        self._ds_hc_end = self._ds_hc_sparse = None  # carrier lists of the rows with few
         self._ds_hc_hap = None  # the haploid plane: created at the first chunk with a haploid call
         self._alloc()
 
@@ -105,6 +106,11 @@ class ShardWriter:
                 S.HARDCALL, shape=(0, 2, nw), maxshape=(None, 2, nw), dtype=np.uint64, chunks=(hc_rows, 2, nw), **comp)
             self._ds_hc_exact = self.h5.create_dataset(
                 S.HARDCALL_EXACT, shape=(0,), maxshape=(None,), dtype=np.uint8, chunks=(rows,), **comp)
+            self._ds_hc_end = self.h5.create_dataset(
+                S.HARDCALL_SPARSE_END, shape=(0,), maxshape=(None,), dtype=np.int64, chunks=(rows,), **comp)
+            self._ds_hc_sparse = self.h5.create_dataset(
+                S.HARDCALL_SPARSE, shape=(0,), maxshape=(None,), dtype=np.uint32, chunks=(S.HARDCALL_SPARSE_CHUNK,),
+                **comp)
             self._hc_chunks = (hc_rows, nw)
         var_comp = S.compression("zstd" if self._codec != "none" else "none")
         self._ds_var = {
@@ -127,10 +133,10 @@ class ShardWriter:
         if self._ds_gt is not None:  # the fill value (-2) pads the rows already written
             self._ds_gt.resize(ploidy, axis=2)
         if self._ds_hc is not None:  # planes describe calls of ploidy <= 2 only: a shard of higher ploidy has none
-            del self.h5[S.HARDCALL], self.h5[S.HARDCALL_EXACT]
+            del self.h5[S.HARDCALL], self.h5[S.HARDCALL_EXACT], self.h5[S.HARDCALL_SPARSE_END], self.h5[S.HARDCALL_SPARSE]
             if self._ds_hc_hap is not None:
                 del self.h5[S.HARDCALL_HAPLOID]
-            self._ds_hc = self._ds_hc_exact = self._ds_hc_hap = None
+            self._ds_hc = self._ds_hc_exact = self._ds_hc_hap = self._ds_hc_end = self._ds_hc_sparse = None
 
     def add(
         self,
@@ -231,9 +237,17 @@ class ShardWriter:
         self._ds_ph.resize(b, axis=0)
         self._ds_ph[a:b] = self._ph[:n]
         if self._ds_hc is not None:
-            from hpcgen.kernels.hardcalls import pack_hardcalls
+            from hpcgen.kernels.hardcalls import pack_hardcalls, split_sparse_rows
+            from hpcgen.kernels.layout import sparse_max_carriers
 
             bits, hap, exact = pack_hardcalls(self._gt[:n])
+            ends, carriers = split_sparse_rows(bits, exact, sparse_max_carriers(bits.shape[2]))
+            listed = self._ds_hc_sparse.shape[0]
+            self._ds_hc_end.resize(b, axis=0)
+            self._ds_hc_end[a:b] = ends + listed
+            if carriers.size:
+                self._ds_hc_sparse.resize(listed + carriers.size, axis=0)
+                self._ds_hc_sparse[listed:] = carriers
             self._ds_hc.resize(b, axis=0)
             self._ds_hc[a:b] = bits
             self._ds_hc_exact.resize(b, axis=0)
