@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-__all__ = ["to_arrow", "strings_to_arrow", "string_buffers", "to_numpy", "table"]
+__all__ = ["to_arrow", "strings_to_arrow", "take_strings", "large_strings", "string_buffers", "to_numpy", "table"]
 
 
 def _bits(values: np.ndarray) -> pa.Buffer:
@@ -35,6 +35,49 @@ def strings_to_arrow(values: Any, large: bool = True) -> pa.Array:
     data = pa.py_buffer(b"".join(encoded))
     typ = pa.large_string() if large else pa.string()
     return pa.Array.from_buffers(typ, len(encoded), [None, pa.py_buffer(offsets), data])
+
+
+def take_strings(names: Any, codes: np.ndarray) -> pa.Array:
+    """``names[codes]`` as a ``large_string`` array, from the bytes of the few names (not string by string).
+
+    Parameters
+    ----------
+    names : sequence of str
+        The distinct values (a handful: class names, labels).
+    codes : ndarray of int, shape (n,)
+        Indices into ``names``.
+    """
+    encoded = [str(v).encode("utf-8") for v in names]
+    lengths = np.array([len(b) for b in encoded], dtype=np.int64)
+    # each name padded to the longest; row i's bytes are the first lengths[code] of padded[code]
+    padded = np.zeros((len(encoded), max(1, int(lengths.max(initial=0)))), dtype=np.uint8)
+    for k, b in enumerate(encoded):
+        padded[k, :len(b)] = np.frombuffer(b, dtype=np.uint8)
+    codes = np.asarray(codes, dtype=np.intp)
+    row_len = lengths[codes]
+    offsets = np.zeros(len(codes) + 1, dtype=np.int64)
+    np.cumsum(row_len, out=offsets[1:])
+    data = padded[codes][np.arange(padded.shape[1]) < row_len[:, None]]
+    return pa.Array.from_buffers(pa.large_string(), len(codes), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+
+
+def large_strings(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """A ``string`` column as ``large_string`` (what pandas' str dtype writes), sharing its bytes and nulls.
+
+    ``.cast`` would do it, but imports ``pyarrow.compute`` (~0.03-0.08 s); here only the offsets widen to int64.
+    Other types come back as they are.
+    """
+    if isinstance(values, pa.ChunkedArray):
+        if not pa.types.is_string(values.type):
+            return values
+        return pa.chunked_array([large_strings(c) for c in values.chunks], type=pa.large_string())
+    if not pa.types.is_string(values.type):
+        return values
+    validity, off_buf, data_buf = values.buffers()
+    end = values.offset + len(values) + 1
+    offsets = np.frombuffer(off_buf, dtype=np.int32, count=end).astype(np.int64) if len(values) else np.zeros(end, np.int64)
+    return pa.Array.from_buffers(pa.large_string(), len(values), [validity, pa.py_buffer(offsets), data_buf],
+                                 values.null_count, values.offset)
 
 
 def to_arrow(values: Any) -> pa.Array:

@@ -8,7 +8,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from hpcgen.arrowcols import string_buffers, strings_to_arrow, table, to_arrow, to_numpy
+from hpcgen.arrowcols import (large_strings, string_buffers, strings_to_arrow, table, take_strings, to_arrow,
+                              to_numpy)
 
 NUMERIC = [np.int8, np.int32, np.int64, np.uint8, np.uint64, np.float32, np.float64]
 
@@ -128,3 +129,42 @@ def test_string_buffers(large):
     assert off.tolist() == [0] and data.size == 0
     with pytest.raises(TypeError):
         string_buffers(to_arrow(np.arange(3)))
+
+
+def test_take_strings():
+    """names[codes] as large_string, equal to pyarrow's take; non-ASCII and empty names, no rows."""
+    names = ["other", "snv_ts", "", "é"]
+    codes = np.array([1, 0, 3, 2, 1, 1, 3], dtype=np.uint8)
+    arr = take_strings(names, codes)
+    arr.validate(full=True)
+    assert arr.type == pa.large_string() and arr.null_count == 0
+    assert arr.to_pylist() == [names[c] for c in codes]
+    assert arr.equals(strings_to_arrow(names).take(pa.array(codes)))
+    assert take_strings(names, codes[:0]).to_pylist() == []
+
+
+def test_large_strings_share_bytes_and_nulls():
+    """string -> large_string as .cast gives it, for sliced, chunked and null-holding columns; others unchanged."""
+    small = pa.array(["ab", None, "cdé", "", "f"], type=pa.string())
+    for values in [small, small.slice(1, 3), small.slice(0, 0), pa.chunked_array([small, small.slice(2)]),
+                   pa.chunked_array([], type=pa.string())]:
+        got = large_strings(values)
+        got.validate(full=True)
+        assert got.type == pa.large_string() and got.equals(values.cast(pa.large_string()))
+    ints = to_arrow(np.arange(3))
+    assert large_strings(ints) is ints
+    big = strings_to_arrow(["a"])
+    assert large_strings(big) is big
+
+
+def test_no_compute_import():
+    """Nor pyarrow.compute (its import wraps ~300 functions, 0.03-0.08 s): the QC tables do without it."""
+    code = (
+        "import sys, numpy as np, pyarrow as pa\n"
+        "from hpcgen.arrowcols import large_strings, strings_to_arrow, take_strings\n"
+        "large_strings(pa.chunked_array([strings_to_arrow(['a', 'bc'], large=False)]))\n"
+        "take_strings(['x', 'yz'], np.array([1, 0]))\n"
+        "print('pyarrow.compute' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"

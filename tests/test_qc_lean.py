@@ -92,3 +92,8 @@ def test_store_variants_arrow_falls_back_to_shards(demo_store, tmp_path):
     fallback = store_variants_arrow(store)
     assert fallback.column_names == indexed.column_names
     assert fallback.to_pandas().equals(indexed.to_pandas())
+    # the columns hpcgen qc reads, from the index or the shards
+    fields = ["chrom", "pos", "id", "ref", "alt"]
+    some = store_variants_arrow(GenotypeStore.open(demo_store), fields)
+    assert some.column_names == fields and some.equals(indexed.select(fields))
+    assert store_variants_arrow(store, fields).to_pandas().equals(indexed.select(fields).to_pandas())

@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -86,6 +87,15 @@ def _write_table(df: "pa.Table | pd.DataFrame", out: Path, name: str, tsv: bool)
     return paths
 
 
+def _write_hashed(df: "pa.Table | pd.DataFrame", out: Path, name: str, tsv: bool) -> dict[str, str]:
+    """:func:`_write_table`, then {file name: SHA-256} of what it wrote (the manifest's outputs)."""
+    return {p.name: sha256_file(p) for p in _write_table(df, out, name, tsv)}
+
+
+def _write_hashed_text(path: Path, text: str) -> dict[str, str]:
+    return {path.name: sha256_file(atomic_write_text(path, text))}
+
+
 def _column(frame: "pa.Table | pd.DataFrame", name: str) -> np.ndarray:
     """One numeric or bool column as numpy, of an Arrow table (without pandas) or a pandas frame."""
     import pyarrow as pa
@@ -150,7 +160,7 @@ def run_qc(store_path: str | os.PathLike, out_dir: str | os.PathLike, *, config:
     from hpcgen.qc.annotate import autosomal, variant_classes
     from hpcgen.qc.compute import dask_context
     from hpcgen.qc.counts import compute_counts, compute_counts_store
-    from hpcgen.qc.tables import sample_table, variant_table
+    from hpcgen.qc.tables import VARIANT_FIELDS, sample_table, variant_table
     from hpcgen.store import GenotypeStore
     from hpcgen.store.variant_index import store_variants_arrow
 
@@ -163,8 +173,8 @@ def run_qc(store_path: str | os.PathLike, out_dir: str | os.PathLike, *, config:
     store = GenotypeStore.open(store_path)
     ancestry = read_samples_sheet(samples_sheet, store.samples, id_mapping) if samples_sheet else None
     # Arrow, not pandas: the default run never imports pandas (0.2-0.3 s); PCA, kinship, a samples sheet, the
-    # report and TSV convert where they need it
-    variants = store_variants_arrow(store)
+    # report and TSV convert where they need it; only the fields the tables show (not qual, filter, shard)
+    variants = store_variants_arrow(store, VARIANT_FIELDS)
     vclass = variant_classes(variants.column("ref"), variants.column("alt"))
     auto = autosomal(variants.column("chrom"))
     timings: dict[str, float] = {}
@@ -193,19 +203,25 @@ def run_qc(store_path: str | os.PathLike, out_dir: str | os.PathLike, *, config:
         warm.join()  # the HWE kernel below, even when no block was counted
         timings["counts_s"] = time.perf_counter() - t
         vt = variant_table(variants, counts, vclass, q, threads=ck.get("num_workers", 1))
+        # written (and hashed) on a thread while the rest goes on: Parquet encoding and SHA-256 release the
+        # GIL, and this is the longest write (~0.08 s at 200,000 variants); the thread ends with its one job
+        writer = ThreadPoolExecutor(1, thread_name_prefix="hpcgen-qc-write")
+        vt_written = writer.submit(_write_hashed, vt, out, "variants", tsv)
+        writer.shutdown(wait=False)
         st = sample_table(store.samples, counts, store.n_variants, q)
         if ancestry is not None:
             st = st.to_pandas()
             st.insert(1, "ancestry", ancestry.to_numpy())
-        af = to_numpy(vt.column("af"))
-        dip = np.column_stack([to_numpy(vt.column(c)) for c in ("n_hom_ref", "n_het", "n_hom_alt")])
-        dip_called = dip.sum(axis=1) > 0
-        use = (auto != 0) & dip_called & (af > 0) & (af < 1)
+        if q.pca_components > 0 or q.kinship:
+            dip = np.column_stack([to_numpy(vt.column(c)) for c in ("n_hom_ref", "n_het", "n_hom_alt")])
+            dip_called = dip.sum(axis=1) > 0
         pcs = eigen = None
         if q.pca_components > 0:
             from hpcgen.qc.pca import compute_pca
 
             t = time.perf_counter()
+            af = to_numpy(vt.column("af"))
+            use = (auto != 0) & dip_called & (af > 0) & (af < 1)
             res = compute_pca(store, af, use, dip, q.pca_components, block_variants=block, seed=q.pca_seed,
                               n_power_iter=q.pca_power_iter, **ck)
             timings["pca_s"] = time.perf_counter() - t
@@ -231,14 +247,12 @@ def run_qc(store_path: str | os.PathLike, out_dir: str | os.PathLike, *, config:
                 kin_use[idx[np.linspace(0, len(idx) - 1, q.kinship_max_variants).round().astype(np.int64)]] = True
             kin = compute_kinship(store, kin_use, q.kinship_threshold, block_variants=block, **ck)
             timings["kinship_s"] = time.perf_counter() - t
-    written: list[Path] = []
-    written += _write_table(vt, out, "variants", tsv)
-    written += _write_table(st, out, "samples", tsv)
+    hashes = _write_hashed(st, out, "samples", tsv)
     if pcs is not None:
-        written += _write_table(pcs, out, "pca", tsv)
-        written += _write_table(eigen, out, "pca_eigenvalues", tsv)
+        hashes |= _write_hashed(pcs, out, "pca", tsv)
+        hashes |= _write_hashed(eigen, out, "pca_eigenvalues", tsv)
     if kin is not None:
-        written += _write_table(kin, out, "kinship", tsv)
+        hashes |= _write_hashed(kin, out, "kinship", tsv)
     n_ts = int(_column(st, "n_ts").sum())  # per-sample sums are not the site Ti/Tv; this is the site one:
     site_ts = int((vclass == 1).sum())
     site_tv = int((vclass == 2).sum())
@@ -257,7 +271,7 @@ def run_qc(store_path: str | os.PathLike, out_dir: str | os.PathLike, *, config:
         from hpcgen.qc.report import render_report
 
         html = render_report(_frame(vt), _frame(st), pcs, eigen, kin, summary, q)
-        written.append(atomic_write_text(out / "qc_report.html", html))
+        hashes |= _write_hashed_text(out / "qc_report.html", html)
     else:
         (out / "qc_report.html").unlink(missing_ok=True)
     timings["total_s"] = time.perf_counter() - t0
@@ -269,7 +283,7 @@ def run_qc(store_path: str | os.PathLike, out_dir: str | os.PathLike, *, config:
         "config": {"qc": q.model_dump(mode="json"), "sha256": _config_hash(cfg)},
         "profile": profile or "local",
         "summary": {k: (v if isinstance(v, (int, float)) else str(v)) for k, v in summary.items()},
-        "outputs": {p.name: sha256_file(p) for p in written},
+        "outputs": vt_written.result() | hashes,
         "timings": {k: round(v, 3) for k, v in timings.items()},
     }
     atomic_write_text(out / MANIFEST, json.dumps(manifest, indent=1) + "\n")
