@@ -331,6 +331,17 @@ def _accumulate_row_haploid(p0, p1, hp, nib):
     return n_het, n_ha, n_miss, n_hpr, n_hpa
 
 
+@jit(inline="always")
+def _add_missing(s, cat, w_e, w_in, w_ex, miss_cat, missed_e, nd_in, nd_ex):
+    # one missing call of sample ``s`` in a row of category ``cat``: its count, and the --het weights it removes
+    miss_cat[cat, s] += 1
+    if w_in != 0.0:
+        missed_e[s] += w_e
+        nd_in[s] += 1
+    elif w_ex != 0.0:
+        nd_ex[s] += 1
+
+
 @jit
 def hardcall_counts(bits, hap, exact, n_samples, vclass, autosomal, sp_offsets, sp_carriers):
     """Every QC count of a block's held rows, in one pass over its bit-planes and carrier lists.
@@ -457,25 +468,14 @@ def hardcall_counts(bits, hap, exact, n_samples, vclass, autosomal, sp_offsets, 
             for c in range(c0, c1):
                 x = sp_carriers[c]
                 if x & 3 == CODE_UNCALLED:
-                    j = np.int64(x >> CARRIER_SHIFT)  # not ``s``: that one is unsigned below
-                    miss_cat[cat, j] += 1
-                    if w_in != 0.0:
-                        missed_e[j] += w_e
-                        nd_in[j] += 1
-                    elif w_ex != 0.0:
-                        nd_ex[j] += 1
+                    _add_missing(np.int64(x >> CARRIER_SHIFT), cat, w_e, w_in, w_ex, miss_cat, missed_e, nd_in, nd_ex)
         elif n_miss > 0 and (code != EXACT_HAPLOID or not auto):
             # missing calls (the only non-diploid calls here) are rare: visit them bit by bit
             for w in range(nw):
                 m = p0[w] & p1[w]
                 while m != 0:
-                    s = 64 * w + _trailing_zeros(m)
-                    miss_cat[cat, s] += 1
-                    if w_in != 0.0:
-                        missed_e[s] += w_e
-                        nd_in[s] += 1
-                    elif w_ex != 0.0:
-                        nd_ex[s] += 1
+                    _add_missing(np.int64(64 * w) + np.int64(_trailing_zeros(m)), cat, w_e, w_in, w_ex, miss_cat,
+                                 missed_e, nd_in, nd_ex)
                     m &= m - np.uint64(1)
         elif auto and n_miss + n_hpr + n_hpa > 0:
             # an autosomal row with haploid calls: every non-diploid call removes the weights
