@@ -331,17 +331,6 @@ def _accumulate_row_haploid(p0, p1, hp, nib):
     return n_het, n_ha, n_miss, n_hpr, n_hpa
 
 
-@jit(inline="always")
-def _add_missing(s, cat, w_e, w_in, w_ex, miss_cat, missed_e, nd_in, nd_ex):
-    # one missing call of sample ``s`` in a row of category ``cat``: its count, and the --het weights it removes
-    miss_cat[cat, s] += 1
-    if w_in != 0.0:
-        missed_e[s] += w_e
-        nd_in[s] += 1
-    elif w_ex != 0.0:
-        nd_ex[s] += 1
-
-
 @jit
 def hardcall_counts(bits, hap, exact, n_samples, vclass, autosomal, sp_offsets, sp_carriers):
     """Every QC count of a block's held rows, in one pass over its bit-planes and carrier lists.
@@ -394,6 +383,7 @@ def hardcall_counts(bits, hap, exact, n_samples, vclass, autosomal, sp_offsets, 
     nd_in = np.zeros(64 * nw, dtype=np.int64)
     nd_ex = np.zeros(64 * nw, dtype=np.int64)
     singletons = np.zeros(64 * nw, dtype=np.int64)
+    missing = np.empty(64 * nw, dtype=np.int64)  # one row's missing samples
     for v in range(n_var):
         code = exact[v]
         if code == EXACT_NO:
@@ -423,6 +413,7 @@ def hardcall_counts(bits, hap, exact, n_samples, vclass, autosomal, sp_offsets, 
                     n_ha += 1
                     tot[cat, 1, x >> CARRIER_SHIFT] += 1
                 else:
+                    missing[n_miss] = x >> CARRIER_SHIFT
                     n_miss += 1
             dense = False
         elif code == EXACT_HAPLOID:
@@ -464,19 +455,28 @@ def hardcall_counts(bits, hap, exact, n_samples, vclass, autosomal, sp_offsets, 
         e_total += w_e
         obs_total += w_in
         excl_total += w_ex
-        if n_miss > 0 and listed:
-            for c in range(c0, c1):
-                x = sp_carriers[c]
-                if x & 3 == CODE_UNCALLED:
-                    _add_missing(np.int64(x >> CARRIER_SHIFT), cat, w_e, w_in, w_ex, miss_cat, missed_e, nd_in, nd_ex)
-        elif n_miss > 0 and (code != EXACT_HAPLOID or not auto):
-            # missing calls (the only non-diploid calls here) are rare: visit them bit by bit
-            for w in range(nw):
-                m = p0[w] & p1[w]
-                while m != 0:
-                    _add_missing(np.int64(64 * w) + np.int64(_trailing_zeros(m)), cat, w_e, w_in, w_ex, miss_cat,
-                                 missed_e, nd_in, nd_ex)
-                    m &= m - np.uint64(1)
+        if n_miss > 0 and (listed or code != EXACT_HAPLOID or not auto):
+            # missing calls (the only non-diploid calls here): a listed row's are in ``missing`` already; a
+            # planes row's are visited bit by bit (they are rare)
+            n_m = n_miss if listed else 0
+            if not listed:
+                for w in range(nw):
+                    m = p0[w] & p1[w]
+                    while m != 0:
+                        missing[n_m] = np.int64(64 * w) + np.int64(_trailing_zeros(m))
+                        n_m += 1
+                        m &= m - np.uint64(1)
+            # their counts, and the --het weights they remove. Written here, not in a helper: numba increfs every
+            # array a call passes (atomic operations), which cost more than the loops below
+            for i in range(n_m):
+                miss_cat[cat, missing[i]] += 1
+            if w_in != 0.0:
+                for i in range(n_m):
+                    missed_e[missing[i]] += w_e
+                    nd_in[missing[i]] += 1
+            elif w_ex != 0.0:
+                for i in range(n_m):
+                    nd_ex[missing[i]] += 1
         elif auto and n_miss + n_hpr + n_hpa > 0:
             # an autosomal row with haploid calls: every non-diploid call removes the weights
             for w in range(nw):

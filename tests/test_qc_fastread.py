@@ -28,20 +28,26 @@ def test_read_rows_fast_matches_h5py(tmp_path, codec):
             np.testing.assert_array_equal(out, expect[a:b])
 
 
-@pytest.mark.parametrize("codec", ["lz4", "zstd"])
-def test_plane_rows_low_level_read_matches_h5py(tmp_path, codec, monkeypatch):
-    """read_hardcall_rows (chunk index + pread + liblz4 for LZ4, h5py otherwise) gives the planes of the calls:
-    h5py's read of the stored planes with the listed rows (few carriers) filled in, for ranges inside, across and
-    at the end of chunks (the last one shorter), into a reused buffer too; with ``listed`` the stored form."""
+@pytest.mark.parametrize("codec,indexed", [("lz4", True), ("lz4", False), ("zstd", True)])
+def test_plane_rows_low_level_read_matches_h5py(tmp_path, codec, indexed, monkeypatch):
+    """read_hardcall_rows (the store's chunk index, pread and liblz4 for LZ4; without the index HDF5's chunk
+    lookup, pread and liblz4; h5py for other codecs) gives the planes of the calls: h5py's read of the stored
+    planes with the listed rows (few carriers) filled in, for ranges inside, across and at the end of chunks
+    (the last one shorter), into a reused buffer too; with ``listed`` the stored form."""
     from hpcgen.kernels.hardcalls import fill_sparse_rows, pack_hardcalls
     from hpcgen.kernels.layout import EXACT_SPARSE
     from hpcgen.store import reader
     from hpcgen.store import schema as S
 
     store = odd_rows_store(tmp_path / "st", codec=codec)
+    assert (store.path / "chunks.json").is_file() and store.manifest["chunk_index"]["n_shards"] == 2
+    if not indexed:  # a store written before the chunk index
+        del store.manifest["chunk_index"]
     # the planes of the calls, as pack_hardcalls makes them from the int8 calls
     expect = [pack_hardcalls(store.read_genotype_rows(i, 0, sh.n_variants)) for i, sh in enumerate(store.shards)]
-    if codec == "lz4":  # the low-level path must serve every LZ4 read: no fallback to h5py
+    if codec == "lz4" and indexed:  # the chunk index must serve every read: no HDF5 call
+        monkeypatch.setattr(reader.GenotypeStore, "_hardcall_h5py", lambda *a: pytest.fail("read through HDF5"))
+    elif codec == "lz4":  # the low-level path must serve every LZ4 read: no fallback to h5py
         monkeypatch.setattr(reader, "read_rows_fast", lambda *a: pytest.fail("fell back to h5py"))
     buf = np.full(800 * 2 * 3, 7, dtype=np.uint64)  # 150 samples: 3 words per plane row
     rng = np.random.default_rng(5)
@@ -72,6 +78,45 @@ def test_plane_rows_low_level_read_matches_h5py(tmp_path, codec, monkeypatch):
             fill_sparse_rows(bits, exact, offsets, carriers)
             np.testing.assert_array_equal(bits, bits_all[a:b])
             np.testing.assert_array_equal(exact, exact_all[a:b])
+
+
+def test_chunk_index_is_trusted_only_for_unchanged_shards(tmp_path, monkeypatch, caplog):
+    """A shard changed since the index was written (its time or size) is read through HDF5, with one warning
+    per store; a chunks.json that is not the manifest's (SHA-256) is not used at all, and verify() names it;
+    a copy that keeps the files' times keeps the index."""
+    import logging
+    import os
+
+    from hpcgen.store import GenotypeStore, reader
+
+    store = odd_rows_store(tmp_path / "st")
+    expect = [store.read_hardcall_rows(i, 0, sh.n_variants, listed=True) for i, sh in enumerate(store.shards)]
+    through_hdf5: list[int] = []
+    h5py_read = reader.GenotypeStore._hardcall_h5py
+    monkeypatch.setattr(reader.GenotypeStore, "_hardcall_h5py",
+                        lambda self, i, *a: through_hdf5.append(i) or h5py_read(self, i, *a))
+
+    def read_all(st):
+        for i, sh in enumerate(st.shards):
+            for got, want in zip(st.read_hardcall_rows(i, 0, sh.n_variants, listed=True), expect[i]):
+                np.testing.assert_array_equal(got, want)
+
+    copy = tmp_path / "copy"
+    shutil.copytree(store.path, copy)  # copy2: times kept
+    read_all(GenotypeStore.open(copy))
+    assert through_hdf5 == []
+    for shard in store.shards:  # changed in place (here: only their times)
+        os.utime(copy / shard.file, ns=(1, 1))
+    with caplog.at_level(logging.WARNING, logger="hpcgen.store"):
+        st = GenotypeStore.open(copy)
+        read_all(st)
+        read_all(st)
+    assert through_hdf5 == [0, 1, 0, 1] and sum("chunk index" in r.message for r in caplog.records) == 1
+    through_hdf5.clear()
+    (copy / "chunks.json").write_text((copy / "chunks.json").read_text().replace('"size"', '"size" '))
+    st = GenotypeStore.open(copy)
+    read_all(st)
+    assert through_hdf5 == [0, 1] and st.verify() == ["chunks.json"]
 
 
 def test_decode_lz4_chunk_rejects_mismatch(tmp_path):

@@ -14,7 +14,7 @@ def store() -> None:
 @store.command()
 @click.argument("path", type=click.Path(file_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest summary as JSON.")
-@click.option("--verify", is_flag=True, help="Also check every shard's SHA-256 against the manifest.")
+@click.option("--verify", is_flag=True, help="Also check the SHA-256 of every shard and index file against the manifest.")
 def info(path: str, as_json: bool, verify: bool) -> None:
     """Summarize a store: samples, variants, build, shards, source."""
     from hpcgen.errors import InputError
@@ -29,6 +29,7 @@ def info(path: str, as_json: bool, verify: bool) -> None:
         # what speeds up QC: shards with 2-bit planes, and the one-file variant index (docs/store.md)
         "hardcall_shards": sum(s.hardcall for s in st.shards if s.n_variants),
         "variant_index": (m.get("variant_index") or {}).get("file"),
+        "chunk_index": (m.get("chunk_index") or {}).get("file"),
     }
     if verify:
         bad = st.verify()

@@ -57,14 +57,18 @@ def build_manifest(
 
 
 def write_manifest(store: str | os.PathLike, manifest: dict[str, Any]) -> Path:
-    """Write the variant index (``STORE/variants.parquet``), then ``STORE/manifest.json``; return its path.
+    """Write the variant index (``STORE/variants.parquet``) and the chunk index (``STORE/chunks.json``), then
+    ``STORE/manifest.json``; return its path.
 
-    Both are written atomically, the manifest last (its presence means the store is complete); the
-    manifest gains a ``variant_index`` entry (file, SHA-256, rows). See :mod:`hpcgen.store.variant_index`.
+    All are written atomically, the manifest last (its presence means the store is complete); the manifest
+    gains ``variant_index`` and ``chunk_index`` entries (file, SHA-256, size). See
+    :mod:`hpcgen.store.variant_index` and :mod:`hpcgen.store.chunk_index`.
     """
+    from hpcgen.store.chunk_index import write_chunk_index
     from hpcgen.store.variant_index import write_variant_index
 
     manifest["variant_index"] = write_variant_index(store, manifest["shards"])
+    manifest["chunk_index"] = write_chunk_index(store, manifest["shards"])
     return atomic_write_text(Path(store) / S.MANIFEST, json.dumps(manifest, indent=1) + "\n")
 
 

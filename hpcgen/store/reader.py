@@ -15,6 +15,7 @@ import numpy as np
 
 from hpcgen.errors import InputError
 from hpcgen.store import schema as S
+from hpcgen.store.lz4chunk import LZ4_FILTER_ID, _lz4_decompress, decode_lz4_chunk  # noqa: F401  (re-exported)
 from hpcgen.store.manifest import read_manifest
 from hpcgen.store.regions import normalize_contig, parse_region  # noqa: F401  (re-exported)
 from hpcgen.store.schema import ShardInfo
@@ -25,72 +26,6 @@ import hdf5plugin  # noqa: E402,F401  (registers the zstd / lz4 / blosc filters 
 if TYPE_CHECKING:
     import pandas as pd
 
-# ---- GIL-free decode of LZ4 chunks ------------------------------------------------------------------
-# h5py holds the GIL while HDF5 runs its filters, so threads decode one at a time. For the store's default
-# codec (the HDF5 LZ4 filter, id 32004, from hdf5plugin) the reader fetches the compressed chunk as bytes
-# (``read_direct_chunk``, cheap) and decompresses it with liblz4 through ctypes, which releases the GIL:
-# several threads then decode in parallel. The filter's format: a 12-byte header (original size, big-endian
-# uint64; block size, uint32), then per block a big-endian uint32 compressed size and the block (stored raw
-# when that size equals the block's). Anything else (another codec, a missing chunk, a skipped filter) is
-# read through h5py.
-_LZ4_FILTER = "32004"
-_lz4_state: dict[str, Any] = {}
-
-
-def _lz4_decompress():
-    """``LZ4_decompress_safe`` from the system liblz4 (ctypes: the call releases the GIL), or None."""
-    if "fn" not in _lz4_state:
-        import ctypes
-        import ctypes.util
-
-        fn = None
-        for name in (ctypes.util.find_library("lz4"), "liblz4.so.1"):
-            try:
-                fn = ctypes.CDLL(name).LZ4_decompress_safe if name else None
-            except (OSError, AttributeError):
-                fn = None
-            if fn is not None:
-                fn.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
-                fn.restype = ctypes.c_int
-                break
-        _lz4_state["fn"] = fn
-    return _lz4_state["fn"]
-
-
-def decode_lz4_chunk(raw: bytes, out: np.ndarray) -> bool:
-    """Decode one chunk written by the HDF5 LZ4 filter into ``out`` (C-contiguous, its exact size).
-
-    Returns False (``out`` unspecified) when liblz4 is unavailable or the header does not match ``out``;
-    raises :class:`InputError` on a corrupt chunk.
-    """
-    import struct
-
-    fn = _lz4_decompress()
-    if fn is None or len(raw) < 12 or not out.flags.c_contiguous:
-        return False
-    total, block = struct.unpack_from(">QI", raw, 0)
-    if total != out.nbytes or block == 0:
-        return False
-    src = np.frombuffer(raw, dtype=np.uint8)
-    dst = out.reshape(-1).view(np.uint8)
-    pos, done = 12, 0
-    while done < total:
-        n = min(block, total - done)
-        if pos + 4 > len(raw):
-            raise InputError("corrupt LZ4 chunk (truncated)", None)
-        (csize,) = struct.unpack_from(">I", raw, pos)
-        pos += 4
-        if pos + csize > len(raw):
-            raise InputError("corrupt LZ4 chunk (truncated)", None)
-        if csize == n:
-            dst[done:done + n] = src[pos:pos + n]
-        elif fn(src.ctypes.data + pos, dst.ctypes.data + done, csize, n) != n:
-            raise InputError("corrupt LZ4 chunk", None)
-        pos += csize
-        done += n
-    return True
-
-
 def read_rows_fast(ds, a: int, b: int, out: np.ndarray) -> None:
     """``out[:] = ds[a:b]`` for a chunked 3-D dataset, decoding LZ4 chunks without the GIL.
 
@@ -98,7 +33,7 @@ def read_rows_fast(ds, a: int, b: int, out: np.ndarray) -> None:
     when the dataset is not LZ4-compressed alone).
     """
     chunks = ds.chunks
-    if chunks is None or ds.ndim != 3 or list(ds._filters) != [_LZ4_FILTER] or _lz4_decompress() is None:
+    if chunks is None or ds.ndim != 3 or list(ds._filters) != [LZ4_FILTER_ID] or _lz4_decompress() is None:
         ds.read_direct(out, np.s_[a:b], np.s_[0:b - a])
         return
     cv, cs, cp = chunks
@@ -138,7 +73,7 @@ def _lz4_whole_rows(fid, did, a: int, b: int, out: np.ndarray) -> bool:
     if _lz4_decompress() is None or not out.flags.c_contiguous:
         return False
     plist = did.get_create_plist()
-    if plist.get_layout() != h5py.h5d.CHUNKED or plist.get_nfilters() != 1 or str(plist.get_filter(0)[0]) != _LZ4_FILTER:
+    if plist.get_layout() != h5py.h5d.CHUNKED or plist.get_nfilters() != 1 or str(plist.get_filter(0)[0]) != LZ4_FILTER_ID:
         return False
     chunk = plist.get_chunk()
     shape = did.shape
@@ -376,6 +311,73 @@ class GenotypeStore:
         offsets, carriers : ndarray, int64 (b - a + 1,) and uint32, only with ``listed``
             Row ``v``'s carriers are ``carriers[offsets[v]:offsets[v + 1]]`` (``sample << 2 | call code``).
         """
+        from hpcgen.kernels.layout import EXACT_SPARSE
+
+        parts = self._hardcall_indexed(shard, a, b, out)
+        if parts is None:
+            parts = self._hardcall_h5py(shard, a, b, out)
+        if parts is None:
+            return None
+        bits, hap, exact, sparse = parts
+        if listed:
+            return bits, hap, exact, *sparse
+        if sparse[1].size or (exact == EXACT_SPARSE).any():
+            from hpcgen.aot import kernel
+
+            kernel("fill_sparse_rows")(bits, exact, *sparse)
+        return bits, hap, exact
+
+    @cached_property
+    def _chunk_index(self) -> list | None:
+        """Where each shard's planes, flags and carrier lists lie (:mod:`hpcgen.store.chunk_index`), or None."""
+        from hpcgen.store.chunk_index import load_chunk_index
+
+        return load_chunk_index(self.path, self.manifest)
+
+    def _planes_buffer(self, n: int, nw: int, out: np.ndarray | None) -> np.ndarray:
+        if out is None:
+            return np.empty((n, 2, nw), dtype=np.uint64)
+        return out.reshape(-1)[:n * 2 * nw].reshape(n, 2, nw)
+
+    def _hardcall_indexed(self, shard: int, a: int, b: int, out: np.ndarray | None) -> tuple | None:
+        """:meth:`read_hardcall_rows`'s arrays through the chunk index (no HDF5 call, no GIL), or None when
+        the index does not describe them: (bits, hap, exact, (offsets, carriers))."""
+        from hpcgen.kernels.layout import EXACT_HAPLOID, EXACT_SPARSE, no_sparse_rows
+
+        index = self._chunk_index
+        chunks = index[shard] if index is not None else None
+        if chunks is None or not chunks.has(S.HARDCALL) or not chunks.has(S.HARDCALL_EXACT) or not chunks.valid():
+            return None
+        n = max(0, b - a)
+        nw = chunks.shape(S.HARDCALL)[2]
+        bits = self._planes_buffer(n, nw, out)
+        exact = np.empty(n, dtype=np.uint8)
+        fd = os.open(chunks.path, os.O_RDONLY)
+        try:
+            if not (chunks.read(fd, S.HARDCALL, a, b, bits) and chunks.read(fd, S.HARDCALL_EXACT, a, b, exact)):
+                return None
+            hap = np.zeros((0, nw), dtype=np.uint64)
+            if chunks.has(S.HARDCALL_HAPLOID) and (exact == EXACT_HAPLOID).any():
+                hap = np.empty((n, nw), dtype=np.uint64)
+                if not chunks.read(fd, S.HARDCALL_HAPLOID, a, b, hap.reshape(n, 1, nw)):
+                    return None
+            sparse = no_sparse_rows(n)
+            if (exact == EXACT_SPARSE).any():
+                lo = max(a - 1, 0)
+                ends = np.empty(b - lo, dtype=np.int64)
+                if not chunks.read(fd, S.HARDCALL_SPARSE_END, lo, b, ends):
+                    return None
+                offsets = np.concatenate([[0], ends]) if a == 0 else ends
+                carriers = np.empty(int(offsets[-1] - offsets[0]), dtype=np.uint32)
+                if not chunks.read(fd, S.HARDCALL_SPARSE, int(offsets[0]), int(offsets[-1]), carriers):
+                    return None
+                sparse = (offsets - offsets[0], carriers)
+        finally:
+            os.close(fd)
+        return bits, hap, exact, sparse
+
+    def _hardcall_h5py(self, shard: int, a: int, b: int, out: np.ndarray | None) -> tuple | None:
+        """:meth:`_hardcall_indexed` through HDF5 (stores without a chunk index), or None without planes."""
         from hpcgen.kernels.layout import EXACT_HAPLOID, EXACT_SPARSE, no_sparse_rows
 
         n = max(0, b - a)
@@ -387,10 +389,7 @@ class GenotypeStore:
             except KeyError:
                 return None
             nw = did.shape[2]
-            if out is None:
-                bits = np.empty((n, 2, nw), dtype=np.uint64)
-            else:
-                bits = out.reshape(-1)[:n * 2 * nw].reshape(n, 2, nw)
+            bits = self._planes_buffer(n, nw, out)
             if n and not _lz4_whole_rows(fid, did, a, b, bits):
                 read_rows_fast(h5py.Dataset(did), a, b, bits)
             exact = h5py.Dataset(did_exact)[a:b]
@@ -413,13 +412,7 @@ class GenotypeStore:
                 sparse = (offsets - offsets[0], carriers)
         finally:
             fid.close()
-        if listed:
-            return bits, hap, exact, *sparse
-        if sparse[1].size or (exact == EXACT_SPARSE).any():
-            from hpcgen.aot import kernel
-
-            kernel("fill_sparse_rows")(bits, exact, *sparse)
-        return bits, hap, exact
+        return bits, hap, exact, sparse
 
     def genotypes(self, region: str | Sequence | None = None) -> np.ndarray:
         """Genotype calls, int8 (n_variants, n_samples, ploidy): allele index, -1 missing, -2 absent."""
@@ -476,11 +469,12 @@ class GenotypeStore:
         return self._dask(S.CALL_FIELDS[name], (), np.int32, -1)
 
     def verify(self) -> list[str]:
-        """Files (shards, variant index) whose SHA-256 differs from the manifest's (empty when the store is intact)."""
+        """Files (shards, variant index, chunk index) whose SHA-256 differs from the manifest's (empty when the
+        store is intact)."""
         from hpcgen.fsutil import sha256_file
 
         bad = [s.file for s in self.shards if sha256_file(self.path / s.file) != s.sha256]
-        entry = self.manifest.get("variant_index")
-        if entry and (not (self.path / entry["file"]).is_file() or sha256_file(self.path / entry["file"]) != entry["sha256"]):
-            bad.append(entry["file"])
+        for entry in (self.manifest.get("variant_index"), self.manifest.get("chunk_index")):
+            if entry and (not (self.path / entry["file"]).is_file() or sha256_file(self.path / entry["file"]) != entry["sha256"]):
+                bad.append(entry["file"])
         return bad
