@@ -123,7 +123,12 @@ def entry() -> None:
     Not in :func:`main` itself: tests call that many times in one process.
     """
     import gc
+    import os
 
+    # hpcgen's stages run their own thread pools (qc.threads, Dask workers): BLAS threads under them only
+    # oversubscribe the cores, and OpenBLAS's idle ones spin (0.15 CPU-s of a 0.6 s hpcgen qc). Set before
+    # numpy loads (no subcommand is imported yet); a user's own setting wins.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     code = main()
     gc.freeze()
     sys.exit(code)

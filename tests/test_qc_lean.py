@@ -1,5 +1,6 @@
-"""The default ``hpcgen qc`` (tables only, as benchmarks/bench_qc.py runs it) never imports pandas, and its
-Parquet tables read back in pandas as the pandas-built ones did; the pandas paths (TSV here) write the same."""
+"""The default ``hpcgen qc`` (tables only, as benchmarks/bench_qc.py runs it) never imports pandas, nor h5py on a
+store with a chunk index, and its Parquet tables read back in pandas as the pandas-built ones did; the pandas
+paths (TSV here) write the same."""
 from __future__ import annotations
 
 import json
@@ -25,7 +26,7 @@ def _qc_in_subprocess(store, out, cfg, *extra: str) -> dict:
         "import json, sys\n"
         "from hpcgen.cli import main\n"
         f"rc = main(['qc', {str(store)!r}, '--out', {str(out)!r}, '--config', {str(cfg)!r}, *{list(extra)!r}])\n"
-        "print(json.dumps({'rc': rc, 'pandas': 'pandas' in sys.modules}))\n"
+        "print(json.dumps({'rc': rc, 'pandas': 'pandas' in sys.modules, 'h5py': 'h5py' in sys.modules}))\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
@@ -36,9 +37,9 @@ def test_default_qc_never_imports_pandas(demo_store, tmp_path):
     cfg = tmp_path / "bench.yaml"
     cfg.write_text(yaml.safe_dump(TABLES_ONLY))
     lean = _qc_in_subprocess(demo_store, tmp_path / "lean", cfg)
-    assert lean == {"rc": 0, "pandas": False}
+    assert lean == {"rc": 0, "pandas": False, "h5py": False}  # the planes come through the chunk index
     tsv = _qc_in_subprocess(demo_store, tmp_path / "tsv", cfg, "--tsv")  # converts to pandas for the TSV
-    assert tsv == {"rc": 0, "pandas": True}
+    assert tsv["rc"] == 0 and tsv["pandas"] is True
 
     variants = pd.read_parquet(tmp_path / "lean" / "variants.parquet")
     assert {c: str(t) for c, t in variants.dtypes.items()} == VARIANT_DTYPES  # names, order and dtypes
@@ -51,6 +52,21 @@ def test_default_qc_never_imports_pandas(demo_store, tmp_path):
     tsv_m = json.loads((tmp_path / "tsv" / "manifest.json").read_text())
     assert lean_m["summary"] == tsv_m["summary"]
     assert lean_m["outputs"]["variants.parquet"] == tsv_m["outputs"]["variants.parquet"]
+
+
+def test_summary_median_is_numpys_nanmedian():
+    import numpy as np
+
+    from hpcgen.qc.run import _nanmedian
+
+    rng = np.random.default_rng(2)
+    for n in range(1, 12):
+        x = rng.random(n)
+        x[rng.random(n) < 0.3] = np.nan
+        if np.isnan(x).all():
+            assert np.isnan(_nanmedian(x))
+        else:
+            assert _nanmedian(x) == np.nanmedian(x)
 
 
 def test_annotations_same_for_arrow_pandas_and_numpy(demo_store):

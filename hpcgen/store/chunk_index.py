@@ -47,7 +47,7 @@ def index_shard(path: str | os.PathLike) -> dict[str, Any]:
         "lz4": bool, "chunks": [[first row, byte offset, stored bytes, filter mask], ...]}}}``, chunks in
         row order; chunks never written (fill value) are absent.
     """
-    import h5py
+    h5py = S.h5py_module()
 
     path = Path(path)
     datasets: dict[str, Any] = {}

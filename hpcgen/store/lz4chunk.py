@@ -25,12 +25,17 @@ def _lz4_decompress():
     """``LZ4_decompress_safe`` from the system liblz4 (ctypes: the call releases the GIL), or None."""
     if "fn" not in _lz4_state:
         import ctypes
-        import ctypes.util
 
         fn = None
-        for name in (ctypes.util.find_library("lz4"), "liblz4.so.1"):
+        # the soname first: find_library runs ``ldconfig -p`` in a subprocess (~5 ms of a short command)
+        for name in ("liblz4.so.1", None):
             try:
-                fn = ctypes.CDLL(name).LZ4_decompress_safe if name else None
+                if name is None:
+                    import ctypes.util
+
+                    name = ctypes.util.find_library("lz4") or "liblz4.so"
+                lib = ctypes.CDLL(name)
+                fn = lib.LZ4_decompress_safe
             except (OSError, AttributeError):
                 fn = None
             if fn is not None:

@@ -20,11 +20,9 @@ from hpcgen.store.manifest import read_manifest
 from hpcgen.store.regions import normalize_contig, parse_region  # noqa: F401  (re-exported)
 from hpcgen.store.schema import ShardInfo
 
-import h5py  # noqa: E402  (after schema: file locking off before libhdf5 loads)
-import hdf5plugin  # noqa: E402,F401  (registers the zstd / lz4 / blosc filters for reading)
-
 if TYPE_CHECKING:
     import pandas as pd
+
 
 def read_rows_fast(ds, a: int, b: int, out: np.ndarray) -> None:
     """``out[:] = ds[a:b]`` for a chunked 3-D dataset, decoding LZ4 chunks without the GIL.
@@ -70,6 +68,7 @@ def _lz4_whole_rows(fid, did, a: int, b: int, out: np.ndarray) -> bool:
     about 1 ms per shard under the GIL, more than the read itself at 5,000 samples.
     Applies when every chunk holds whole rows (all of axes 1 and 2) and LZ4 is the only filter.
     """
+    h5py = S.h5py_module()
     if _lz4_decompress() is None or not out.flags.c_contiguous:
         return False
     plist = did.get_create_plist()
@@ -126,6 +125,7 @@ class _ShardArray:
         self.ploidy = ploidy
 
     def __getitem__(self, key: Any) -> np.ndarray:
+        h5py = S.h5py_module()
         key = key if isinstance(key, tuple) else (key,)
         with h5py.File(self.path, "r") as h5:
             ds = h5[self.dataset]
@@ -195,6 +195,7 @@ class GenotypeStore:
 
     @cached_property
     def _positions(self) -> list[np.ndarray]:
+        h5py = S.h5py_module()
         if self._index is not None:
             pos = self._index["pos"].to_numpy()
             return [pos[self._offsets[i]:self._offsets[i + 1]] for i in range(len(self.shards))]
@@ -248,6 +249,7 @@ class GenotypeStore:
 
     # ---- numpy -------------------------------------------------------------------------------------
     def _read(self, dataset: str, region, trailing: tuple[int, ...], dtype, fill) -> np.ndarray:
+        h5py = S.h5py_module()
         rows = self._rows(region)
         out = np.full((sum(b - a for _, a, b in rows), self.n_samples) + trailing, fill, dtype=dtype)
         k = 0
@@ -272,6 +274,7 @@ class GenotypeStore:
         Thread-friendly: LZ4 chunks are decoded with the GIL released (see :func:`read_rows_fast`), so
         several threads reading different rows decode in parallel.
         """
+        h5py = S.h5py_module()
         shape = (max(0, b - a), self.n_samples, self.ploidy)
         if b <= a:
             return np.empty(shape, dtype=np.int8)
@@ -378,6 +381,7 @@ class GenotypeStore:
 
     def _hardcall_h5py(self, shard: int, a: int, b: int, out: np.ndarray | None) -> tuple | None:
         """:meth:`_hardcall_indexed` through HDF5 (stores without a chunk index), or None without planes."""
+        h5py = S.h5py_module()
         from hpcgen.kernels.layout import EXACT_HAPLOID, EXACT_SPARSE, no_sparse_rows
 
         n = max(0, b - a)

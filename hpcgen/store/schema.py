@@ -77,7 +77,7 @@ def compression(codec: str, clevel: int = 3) -> dict[str, Any]:
     ----------
     codec
         One of :data:`CODECS`. zstd, lz4 and blosc come from hdf5plugin (registered on import),
-        so a reader needs ``import hdf5plugin`` too (:mod:`hpcgen.store.reader` does it).
+        so a reader needs ``import hdf5plugin`` too (:func:`h5py_module` does it).
     clevel
         Compression level for zstd, blosc (zstd inside) and gzip (capped at 9).
     """
@@ -137,3 +137,16 @@ class ShardInfo:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "ShardInfo":
         return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
+
+
+def h5py_module() -> Any:
+    """h5py, with the store's compression filters registered (hdf5plugin): what every HDF5 read of a store uses.
+
+    Imported on first use, not with the store's modules: a pass over a store with a chunk index (the QC
+    counts) makes no HDF5 call, and the two imports cost ~40 ms of a 0.5 s ``hpcgen qc``. libhdf5 then loads
+    after this module turned file locking off (above).
+    """
+    import h5py
+    import hdf5plugin  # noqa: F401
+
+    return h5py

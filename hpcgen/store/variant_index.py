@@ -30,7 +30,7 @@ log = logging.getLogger("hpcgen.store")
 
 def read_shard_variants(path: str | os.PathLike, a: int, b: int) -> dict[str, np.ndarray]:
     """Rows ``a:b`` of one shard's variant fields: {name: array} (strings as object arrays of str)."""
-    import h5py
+    h5py = S.h5py_module()
 
     from hpcgen.store.reader import _str_column
 
