@@ -214,3 +214,38 @@ def test_shards_of_different_ploidy_are_padded(tmp_path):
     np.testing.assert_array_equal(st.genotypes(), expected)
     np.testing.assert_array_equal(st.genotypes_dask().compute(), expected)
     np.testing.assert_array_equal(st.genotypes("chrY"), expected[1:])
+
+
+def test_store_reindex_restores_the_chunk_index_of_a_copy(tmp_path, two_shards, caplog):
+    """A copy without the files' times reads through HDF5 (one warning); ``hpcgen store reindex`` checks the shards
+    and rewrites the indexes, after which the chunk index serves the reads again; changed shards are refused."""
+    import logging
+    import os
+    import shutil
+
+    from hpcgen.store import GenotypeStore
+
+    st = _make_store(tmp_path / "store", two_shards, codec="lz4")
+    copy = tmp_path / "copy"
+    shutil.copytree(st.path, copy, copy_function=shutil.copyfile)  # as cp -r: new times
+    for shard in st.shards:
+        os.utime(copy / shard.file, ns=(1, 1))
+    i = next(k for k, s in enumerate(st.shards) if s.n_variants)
+    expect = st.read_hardcall_rows(i, 0, st.shards[i].n_variants, listed=True)
+    with caplog.at_level(logging.WARNING, logger="hpcgen.store"):
+        stale = GenotypeStore.open(copy)
+        assert stale._chunk_index[i].valid() is False
+    assert any("chunk index" in r.message for r in caplog.records)
+    proc = run_hpcgen("store", "reindex", str(copy))
+    assert proc.returncode == 0, proc.stderr
+    fresh = GenotypeStore.open(copy)
+    assert fresh._chunk_index[i].valid() and fresh.verify() == []
+    for got, want in zip(fresh.read_hardcall_rows(i, 0, st.shards[i].n_variants, listed=True), expect):
+        np.testing.assert_array_equal(got, want)
+    with open(copy / st.shards[i].file, "r+b") as f:  # a changed shard: refused, nothing rewritten
+        f.seek(100)
+        f.write(b"\xff")
+    before = (copy / "manifest.json").read_bytes()
+    proc = run_hpcgen("store", "reindex", str(copy))
+    assert proc.returncode == 2 and "checksum mismatch" in proc.stderr
+    assert (copy / "manifest.json").read_bytes() == before

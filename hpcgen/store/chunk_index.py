@@ -144,7 +144,8 @@ class ShardChunks:
             if not self._valid and not self._stale:
                 self._stale.append(True)
                 log.warning("%s changed since the store's chunk index was written (or was copied without its "
-                            "times): such shards are read through HDF5, more slowly", self.path)
+                            "times): such shards are read through HDF5, more slowly; `hpcgen store reindex` checks "
+                            "the shards and rewrites the index", self.path)
         return self._valid
 
     def has(self, name: str) -> bool:

@@ -41,3 +41,26 @@ def info(path: str, as_json: bool, verify: bool) -> None:
         return
     for k, v in summary.items():
         click.echo(f"{k:15} {', '.join(map(str, v)) if isinstance(v, list) else v}")
+
+
+@store.command()
+@click.argument("path", type=click.Path(file_okay=False))
+def reindex(path: str) -> None:
+    """Rewrite the store's derived indexes (variants.parquet, chunks.json) and its manifest.
+
+    For a store copied without its files' times (its chunk index is then not trusted and reads go through HDF5,
+    more slowly), or written before the indexes existed. Every shard's SHA-256 is checked against the manifest
+    first: a store whose shards changed is refused (exit 2), not re-described.
+    """
+    from hpcgen.errors import InputError
+    from hpcgen.fsutil import sha256_file
+    from hpcgen.store import GenotypeStore
+    from hpcgen.store.manifest import write_manifest
+
+    st = GenotypeStore.open(path)
+    bad = [s.file for s in st.shards if sha256_file(st.path / s.file) != s.sha256]
+    if bad:
+        raise InputError(f"checksum mismatch: {', '.join(bad)} (re-ingest; the indexes describe the manifest's shards)",
+                         path)
+    write_manifest(st.path, st.manifest)  # both indexes, then the manifest, each atomically
+    click.echo(f"reindexed {st.path}: {len(st.shards)} shards, {st.n_variants} variants")
