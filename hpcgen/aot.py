@@ -42,7 +42,7 @@ EXPORTS: dict[str, Spec] = {
                         (("u8", 3), ("u8", 2), ("u1", 1), "i8", ("u1", 1), ("u1", 1), ("i8", 1), ("u4", 1)),
                         "Tuple((i8[:, ::1], i8[:, ::1], f8[:, ::1], i8[::1]))"),
     "fill_sparse_rows": ("hpcgen.kernels.hardcalls", "fill_sparse_rows",
-                         (("u8", 3, "inout"), ("u1", 1, "inout"), ("i8", 1), ("u4", 1)), "none"),
+                         (("u8", 3, "inout"), "i8", ("u1", 1, "inout"), ("i8", 1), ("u4", 1)), "none"),
     "block_counts_diploid": ("hpcgen.kernels.qc_counts", "_block_counts_diploid",
                              (("i1", 3), ("u1", 1), ("u1", 1)), "Tuple((i8[:, ::1], i8[:, ::1]))"),
     "block_counts_any_ploidy": ("hpcgen.kernels.qc_counts", "_block_counts_any_ploidy",

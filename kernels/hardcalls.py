@@ -200,13 +200,35 @@ def split_sparse_rows(bits, exact, max_carriers):
 
 
 @jit
-def fill_sparse_rows(bits, exact, offsets, carriers):
-    """Set the planes of listed rows from their carriers and mark them EXACT_DIPLOID (in place): the inverse of
-    :func:`split_sparse_rows` for readers that want every row as planes.
+def fill_sparse_rows(bits, n_held, exact, offsets, carriers):
+    """Every row as planes, in place: the held rows moved to their places, the listed rows' planes set from
+    their carriers and marked EXACT_DIPLOID. The inverse of :func:`split_sparse_rows` and the store's
+    compaction, for readers that want every row as planes.
 
-    ``offsets`` : int64, shape (n_variants + 1,): row ``v``'s carriers are ``carriers[offsets[v]:offsets[v + 1]]``.
+    Parameters
+    ----------
+    bits : ndarray, uint64, shape (n_variants, 2, n_words)
+        On entry its first ``n_held`` rows are the held rows' planes in row order (the store's form: every
+        row but the listed ones); ``n_held == n_variants`` when every row has its planes row already (a
+        listed one then zero, as stores of schema version 2 hold them).
+    n_held : int
+    exact : ndarray, uint8, shape (n_variants,)
+    offsets : ndarray, int64, shape (n_variants + 1,)
+        Row ``v``'s carriers are ``carriers[offsets[v]:offsets[v + 1]]``.
+    carriers : ndarray, uint32
     """
-    for v in range(bits.shape[0]):
+    n = bits.shape[0]
+    if n_held < n:
+        # backwards: a held row only moves down (its place is at or after its index among the held rows)
+        h = n_held
+        for v in range(n - 1, -1, -1):
+            if exact[v] == EXACT_SPARSE:
+                bits[v] = 0
+            else:
+                h -= 1
+                if h != v:
+                    bits[v] = bits[h]
+    for v in range(n):
         if exact[v] != EXACT_SPARSE:
             continue
         for c in range(offsets[v], offsets[v + 1]):
@@ -337,7 +359,9 @@ def hardcall_counts(bits, hap, exact, n_samples, vclass, autosomal, sp_offsets, 
 
     Parameters
     ----------
-    bits : ndarray, uint64, shape (n_variants, 2, n_words)
+    bits : ndarray, uint64, shape (n_variants, 2, n_words), or (n_held, 2, n_words)
+        Every row's planes, or the held rows' only (every row but the EXACT_SPARSE ones, in row order: the
+        store's form). A listed row's planes, when present, are not read.
     hap : ndarray, uint64, shape (n_variants, n_words), or shape (0, n_words) when no row is EXACT_HAPLOID
     exact : ndarray, uint8, shape (n_variants,)
         Rows with EXACT_NO are skipped (their ``variant_counts`` row stays 0): count them from the int8 calls.
@@ -362,7 +386,7 @@ def hardcall_counts(bits, hap, exact, n_samples, vclass, autosomal, sp_offsets, 
         Rows where the sample is the one heterozygote carrying an allele seen once among diploid calls
         (bcftools stats).
     """
-    n_var = bits.shape[0]
+    n_var = exact.shape[0]
     nw = bits.shape[2]
     vc = np.zeros((n_var, N_VARIANT_COLS), dtype=np.int64)
     # vertical counters per category and call type: het, hom-alt, haploid REF, haploid ALT
@@ -384,15 +408,23 @@ def hardcall_counts(bits, hap, exact, n_samples, vclass, autosomal, sp_offsets, 
     nd_ex = np.zeros(64 * nw, dtype=np.int64)
     singletons = np.zeros(64 * nw, dtype=np.int64)
     missing = np.empty(64 * nw, dtype=np.int64)  # one row's missing samples
+    every_row = bits.shape[0] == n_var  # else the held rows only
+    no_planes = np.zeros((2, nw), dtype=np.uint64)  # a listed row's (never read)
+    next_held = 0  # planes row of the next held row
     for v in range(n_var):
         code = exact[v]
+        if code == EXACT_SPARSE:
+            row = no_planes
+        else:
+            row = bits[v] if every_row else bits[next_held]
+            next_held += 1
         if code == EXACT_NO:
             continue
         k = vclass[v]
         auto = autosomal[v] != 0
         cat = 2 * (k if 1 <= k <= 3 else 0) + (1 if auto else 0)
-        p0 = bits[v, 0]
-        p1 = bits[v, 1]
+        p0 = row[0]
+        p1 = row[1]
         n_hpr = 0
         n_hpa = 0
         dense = True

@@ -61,9 +61,19 @@ def test_counting_kernels_equal_jitted(seed, n_var, n_smp, p_haploid):
         hap = hap[:0]
     ends, carriers = hardcalls.split_sparse_rows(bits, exact, seed % 9)
     offsets = np.concatenate([[0], ends])
-    for got, want in zip(kernel("hardcall_counts")(bits, hap, exact, n_smp, vclass, auto, offsets, carriers),
-                         hardcalls.hardcall_counts(bits, hap, exact, n_smp, vclass, auto, offsets, carriers)):
-        np.testing.assert_array_equal(got, want)
+    held = np.ascontiguousarray(bits[exact != hardcalls.EXACT_SPARSE])  # the store's form
+    for planes in (bits, held):
+        for got, want in zip(kernel("hardcall_counts")(planes, hap, exact, n_smp, vclass, auto, offsets, carriers),
+                             hardcalls.hardcall_counts(planes, hap, exact, n_smp, vclass, auto, offsets, carriers)):
+            np.testing.assert_array_equal(got, want)
+    filled = []
+    for fill in (kernel("fill_sparse_rows"), hardcalls.fill_sparse_rows):
+        b, e = np.zeros_like(bits), exact.copy()
+        b[:len(held)] = held
+        fill(b, len(held), e, offsets, carriers)
+        filled.append((b, e))
+    np.testing.assert_array_equal(filled[0][0], filled[1][0])
+    np.testing.assert_array_equal(filled[0][1], filled[1][1])
     for block in (g, np.ascontiguousarray(g[:, :, :1]), g[:, ::2]):  # diploid fast path, haploid store, a view
         for got, want in zip(kernel("block_counts")(block, vclass, auto), qc_counts.block_counts(block, vclass, auto)):
             np.testing.assert_array_equal(got, want)

@@ -113,13 +113,19 @@ def test_hardcall_twin(data):
     sp_bits, sp_exact = bits.copy(), exact.copy()
     ends, carriers = hardcalls.split_sparse_rows(sp_bits, sp_exact, seed % 7)
     offsets = np.concatenate([[0], ends])
-    for got, want in zip(hardcalls.hardcall_counts(sp_bits, hap, sp_exact, g.shape[1], vclass, auto, offsets, carriers),
-                         (vc, sc, het, single)):
-        np.testing.assert_array_equal(got, want)
-    # and filling the listed rows back gives the planes
-    hardcalls.fill_sparse_rows(sp_bits, sp_exact, offsets, carriers)
-    np.testing.assert_array_equal(sp_bits, bits)
-    np.testing.assert_array_equal(sp_exact, exact)
+    # every row's planes (a listed row's zero, store version 2) or the held rows' only (version 3)
+    held = np.ascontiguousarray(sp_bits[sp_exact != layout.EXACT_SPARSE])
+    for planes in (sp_bits, held):
+        for got, want in zip(hardcalls.hardcall_counts(planes, hap, sp_exact, g.shape[1], vclass, auto, offsets,
+                                                       carriers), (vc, sc, het, single)):
+            np.testing.assert_array_equal(got, want)
+    # and filling the listed rows back gives the planes, from either form
+    for n_held in (len(sp_exact), len(held)):
+        fb, fe = np.full_like(bits, 7), sp_exact.copy()
+        fb[:n_held] = sp_bits if n_held == len(sp_exact) else held
+        hardcalls.fill_sparse_rows(fb, n_held, fe, offsets, carriers)
+        np.testing.assert_array_equal(fb, bits)
+        np.testing.assert_array_equal(fe, exact)
     keep = exact != hardcalls.EXACT_NO
     sub = np.ascontiguousarray(g[keep])
     rvc, rsc = qc_counts.block_counts_reference(sub, vclass[keep], auto[keep])
@@ -156,7 +162,8 @@ def test_hardcall_sparse_rows_twin(seed, n_var, n_smp):
     missed = qc_counts.expected_hom_sums_reference(g, w, rows)
     ends, carriers = hardcalls.split_sparse_rows(bits, exact, layout.sparse_max_carriers(bits.shape[2]))
     assert (exact == layout.EXACT_SPARSE).any() or n_var < 5
-    vc, sc, het, single = hardcalls.hardcall_counts(bits, hap[:0], exact, n_smp, vclass, auto,
+    held = np.ascontiguousarray(bits[exact != layout.EXACT_SPARSE])  # as the store holds them
+    vc, sc, het, single = hardcalls.hardcall_counts(held, hap[:0], exact, n_smp, vclass, auto,
                                                     np.concatenate([[0], ends]), carriers)
     np.testing.assert_array_equal(vc, rvc)
     np.testing.assert_array_equal(sc, rsc)

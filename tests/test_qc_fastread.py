@@ -28,19 +28,47 @@ def test_read_rows_fast_matches_h5py(tmp_path, codec):
             np.testing.assert_array_equal(out, expect[a:b])
 
 
-@pytest.mark.parametrize("codec,indexed", [("lz4", True), ("lz4", False), ("zstd", True)])
-def test_plane_rows_low_level_read_matches_h5py(tmp_path, codec, indexed, monkeypatch):
+def to_schema_version_2(path) -> None:
+    """Rewrite a store's planes as version 2 held them: a planes row per variant, a listed row's zero."""
+    from hpcgen.fsutil import sha256_file
+    from hpcgen.kernels.layout import EXACT_SPARSE
+    from hpcgen.store import schema as S
+    from hpcgen.store.manifest import read_manifest, write_manifest
+
+    manifest = read_manifest(path)
+    for shard in manifest["shards"]:
+        with h5py.File(path / shard["file"], "r+") as h5:
+            held, exact = h5[S.HARDCALL][:], h5[S.HARDCALL_EXACT][:]
+            chunks, comp = h5[S.HARDCALL].chunks, dict(h5[S.HARDCALL]._filters)
+            every = np.zeros((len(exact), *held.shape[1:]), dtype=np.uint64)
+            every[exact != EXACT_SPARSE] = held
+            del h5[S.HARDCALL]
+            h5.create_dataset(S.HARDCALL, data=every, maxshape=(None, *held.shape[1:]), chunks=chunks,
+                              compression=int(next(iter(comp))), compression_opts=tuple(next(iter(comp.values()))))
+        shard["sha256"] = sha256_file(path / shard["file"])
+    manifest["schema_version"] = 2
+    write_manifest(path, manifest)
+
+
+@pytest.mark.parametrize("codec,indexed,version", [("lz4", True, 3), ("lz4", False, 3), ("zstd", True, 3),
+                                                   ("lz4", True, 2), ("lz4", False, 2)])
+def test_plane_rows_low_level_read_matches_h5py(tmp_path, codec, indexed, version, monkeypatch):
     """read_hardcall_rows (the store's chunk index, pread and liblz4 for LZ4; without the index HDF5's chunk
     lookup, pread and liblz4; h5py for other codecs) gives the planes of the calls: h5py's read of the stored
     planes with the listed rows (few carriers) filled in, for ranges inside, across and at the end of chunks
-    (the last one shorter), into a reused buffer too; with ``listed`` the stored form."""
+    (the last one shorter), into a reused buffer too; with ``listed`` the stored form: the held rows' planes
+    (store version 3), or every row's with a listed one's zero (version 2)."""
     from hpcgen.kernels.hardcalls import fill_sparse_rows, pack_hardcalls
     from hpcgen.kernels.layout import EXACT_SPARSE
-    from hpcgen.store import reader
+    from hpcgen.store import GenotypeStore, reader
     from hpcgen.store import schema as S
 
     store = odd_rows_store(tmp_path / "st", codec=codec)
     assert (store.path / "chunks.json").is_file() and store.manifest["chunk_index"]["n_shards"] == 2
+    if version == 2:
+        to_schema_version_2(store.path)
+        store = GenotypeStore.open(store.path)
+        assert store.verify() == []
     if not indexed:  # a store written before the chunk index
         del store.manifest["chunk_index"]
     # the planes of the calls, as pack_hardcalls makes them from the int8 calls
@@ -56,9 +84,13 @@ def test_plane_rows_low_level_read_matches_h5py(tmp_path, codec, indexed, monkey
         with h5py.File(store.path / shard.file, "r") as h5:
             stored, stored_exact = h5[S.HARDCALL][:], h5[S.HARDCALL_EXACT][:]
             hap_all = h5[S.HARDCALL_HAPLOID][:, 0] if S.HARDCALL_HAPLOID in h5 else None
-        assert not stored[stored_exact == EXACT_SPARSE].any()  # a listed row's planes are zero
+        held = stored_exact != EXACT_SPARSE
+        if version == 3:
+            assert len(stored) == held.sum()  # no planes rows for the listed rows
+        else:
+            assert len(stored) == n and not stored[~held].any()  # a listed row's planes are zero
         if shard.chrom == "chr1":  # chrX: every row has haploid calls, never listed
-            assert (stored_exact == EXACT_SPARSE).sum() > 100
+            assert (~held).sum() > 100
         bits_all, _, exact_all = expect[i]
         ranges = [(0, n), (0, 128), (5, 130), (127, 129), (n - 60, n), (n - 1, n), (3, 3)]
         ranges += [tuple(sorted(rng.integers(0, n + 1, 2))) for _ in range(6)]
@@ -72,11 +104,14 @@ def test_plane_rows_low_level_read_matches_h5py(tmp_path, codec, indexed, monkey
                 else:
                     assert hap.shape == (0, 3)
             bits, hap, exact, offsets, carriers = store.read_hardcall_rows(i, a, b, listed=True)
-            np.testing.assert_array_equal(bits, stored[a:b])
+            p0, p1 = (held[:a].sum(), held[:b].sum()) if version == 3 else (a, b)
+            np.testing.assert_array_equal(bits, stored[p0:p1])
             np.testing.assert_array_equal(exact, stored_exact[a:b])
             assert offsets.shape == (b - a + 1,) and offsets[0] == 0 and offsets[-1] == carriers.size
-            fill_sparse_rows(bits, exact, offsets, carriers)
-            np.testing.assert_array_equal(bits, bits_all[a:b])
+            every = np.full((b - a, 2, 3), 5, dtype=np.uint64)
+            every[:len(bits)] = bits
+            fill_sparse_rows(every, len(bits), exact, offsets, carriers)
+            np.testing.assert_array_equal(every, bits_all[a:b])
             np.testing.assert_array_equal(exact, exact_all[a:b])
 
 

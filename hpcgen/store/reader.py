@@ -24,6 +24,15 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
+def _held_range(flags: np.ndarray, a: int) -> tuple[int, int]:
+    """Planes rows of rows ``a:`` of ``flags`` (a shard's exact flags from its first row), in a store where the
+    listed rows (EXACT_SPARSE) have none: (first, end)."""
+    from hpcgen.kernels.layout import EXACT_SPARSE
+
+    first = int(np.count_nonzero(flags[:a] != EXACT_SPARSE))
+    return first, first + int(np.count_nonzero(flags[a:] != EXACT_SPARSE))
+
+
 def read_rows_fast(ds, a: int, b: int, out: np.ndarray) -> None:
     """``out[:] = ds[a:b]`` for a chunked 3-D dataset, decoding LZ4 chunks without the GIL.
 
@@ -299,7 +308,7 @@ class GenotypeStore:
             A buffer for ``bits`` (C order, at least ``(b - a) * 2 * n_words`` elements): callers that read
             many blocks reuse a few buffers instead of faulting in fresh memory for each.
         listed : bool
-            Leave the rows the store lists by their carriers (``exact`` EXACT_SPARSE, zero planes) as they are
+            Leave the rows the store lists by their carriers (``exact`` EXACT_SPARSE) as the store holds them
             and return their lists too (the counting pass reads them in time proportional to their carriers);
             by default their planes are filled in and they read as EXACT_DIPLOID, like any other row.
 
@@ -307,7 +316,9 @@ class GenotypeStore:
         -------
         bits : ndarray, uint64, shape (b - a, 2, n_words)
             See :mod:`hpcgen.kernels.hardcalls` (LZ4 decoded without the GIL, like :meth:`read_genotype_rows`);
-            a view of ``out`` when given.
+            a view of ``out`` when given. With ``listed``, the held rows' only (shape (n_held, 2, n_words): every
+            row but the listed ones, in order), or, from a store of schema version 2, every row's (a listed
+            one's zero): ``kernels.hardcalls.hardcall_counts`` takes either.
         hap : ndarray, uint64, shape (b - a, n_words), or (0, n_words) when no row of the range has a haploid call
         exact : ndarray, uint8, shape (b - a,)
             How each row is held (``kernels.layout.EXACT_*``); read EXACT_NO rows with :meth:`read_genotype_rows`.
@@ -321,13 +332,13 @@ class GenotypeStore:
             parts = self._hardcall_h5py(shard, a, b, out)
         if parts is None:
             return None
-        bits, hap, exact, sparse = parts
+        bits, n_held, hap, exact, sparse = parts
         if listed:
-            return bits, hap, exact, *sparse
-        if sparse[1].size or (exact == EXACT_SPARSE).any():
+            return bits[:n_held], hap, exact, *sparse
+        if n_held < len(exact) or (exact == EXACT_SPARSE).any():
             from hpcgen.aot import kernel
 
-            kernel("fill_sparse_rows")(bits, exact, *sparse)
+            kernel("fill_sparse_rows")(bits, n_held, exact, *sparse)
         return bits, hap, exact
 
     @cached_property
@@ -344,7 +355,8 @@ class GenotypeStore:
 
     def _hardcall_indexed(self, shard: int, a: int, b: int, out: np.ndarray | None) -> tuple | None:
         """:meth:`read_hardcall_rows`'s arrays through the chunk index (no HDF5 call, no GIL), or None when
-        the index does not describe them: (bits, hap, exact, (offsets, carriers))."""
+        the index does not describe them: (bits (b - a rows, the first n_held read), n_held, hap, exact,
+        (offsets, carriers))."""
         from hpcgen.kernels.layout import EXACT_HAPLOID, EXACT_SPARSE, no_sparse_rows
 
         index = self._chunk_index
@@ -354,10 +366,16 @@ class GenotypeStore:
         n = max(0, b - a)
         nw = chunks.shape(S.HARDCALL)[2]
         bits = self._planes_buffer(n, nw, out)
-        exact = np.empty(n, dtype=np.uint8)
+        compact = chunks.shape(S.HARDCALL)[0] != chunks.shape(S.HARDCALL_EXACT)[0]
+        lo = 0 if compact else a  # the held rows before ``a`` place the range's planes
+        flags = np.empty(b - lo, dtype=np.uint8)
         fd = os.open(chunks.path, os.O_RDONLY)
         try:
-            if not (chunks.read(fd, S.HARDCALL, a, b, bits) and chunks.read(fd, S.HARDCALL_EXACT, a, b, exact)):
+            if not chunks.read(fd, S.HARDCALL_EXACT, lo, b, flags):
+                return None
+            exact = flags[a - lo:]
+            p0, p1 = _held_range(flags, a - lo) if compact else (a, b)
+            if not chunks.read(fd, S.HARDCALL, p0, p1, bits[:p1 - p0]):
                 return None
             hap = np.zeros((0, nw), dtype=np.uint64)
             if chunks.has(S.HARDCALL_HAPLOID) and (exact == EXACT_HAPLOID).any():
@@ -377,7 +395,7 @@ class GenotypeStore:
                 sparse = (offsets - offsets[0], carriers)
         finally:
             os.close(fd)
-        return bits, hap, exact, sparse
+        return bits, p1 - p0, hap, exact, sparse
 
     def _hardcall_h5py(self, shard: int, a: int, b: int, out: np.ndarray | None) -> tuple | None:
         """:meth:`_hardcall_indexed` through HDF5 (stores without a chunk index), or None without planes."""
@@ -394,9 +412,12 @@ class GenotypeStore:
                 return None
             nw = did.shape[2]
             bits = self._planes_buffer(n, nw, out)
-            if n and not _lz4_whole_rows(fid, did, a, b, bits):
-                read_rows_fast(h5py.Dataset(did), a, b, bits)
-            exact = h5py.Dataset(did_exact)[a:b]
+            compact = did.shape[0] != did_exact.shape[0]
+            flags = h5py.Dataset(did_exact)[0 if compact else a:b]
+            exact = flags[a:] if compact else flags
+            p0, p1 = _held_range(flags, a) if compact else (a, b)
+            if p1 > p0 and not _lz4_whole_rows(fid, did, p0, p1, bits[:p1 - p0]):
+                read_rows_fast(h5py.Dataset(did), p0, p1, bits[:p1 - p0])
             hap = np.zeros((0, nw), dtype=np.uint64)
             if (exact == EXACT_HAPLOID).any():
                 try:
@@ -416,7 +437,7 @@ class GenotypeStore:
                 sparse = (offsets - offsets[0], carriers)
         finally:
             fid.close()
-        return bits, hap, exact, sparse
+        return bits, p1 - p0, hap, exact, sparse
 
     def genotypes(self, region: str | Sequence | None = None) -> np.ndarray:
         """Genotype calls, int8 (n_variants, n_samples, ploidy): allele index, -1 missing, -2 absent."""

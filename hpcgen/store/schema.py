@@ -22,10 +22,11 @@ os.environ.setdefault("HDF5_USE_FILE_LOCKING", "FALSE")
 
 SCHEMA = "hpcgen.store/1"
 # 2: diploid rows with few carriers are listed (calls/hardcall_sparse*) and their planes rows left zero.
-# A version 1 store (no lists) reads the same; a hpcgen that only knows version 1 refuses a version 2 one
-# (it would take the zero rows for hom-REF)
-SCHEMA_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+# 3: the listed rows have no planes rows at all: calls/hardcall holds the other rows' ("held" rows), in order.
+# Older versions read the same (a planes dataset with a row per variant is the version 2 form); a hpcgen that
+# knows only an older version refuses a newer store (it would take the zero rows for hom-REF, or misplace rows)
+SCHEMA_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 MANIFEST = "manifest.json"
 VARIANT_INDEX = "variants.parquet"  # every shard's variant fields in one file, derived (variant_index.py)
 SHARDS_DIR = "shards"
@@ -42,10 +43,10 @@ GQ = "calls/gq"  # int32 (n_variants, n_samples), -1 missing
 # diploid hard calls as two bit-planes (kernels/hardcalls.py), written beside the int8 calls of ploidy-2
 # shards: the QC counting pass reads 2 bits per call instead of 16. Absent from older stores and from shards
 # of another ploidy; readers then fall back to calls/genotype.
-HARDCALL = "calls/hardcall"  # uint64 (n_variants, 2, ceil(n_samples / 64))
+HARDCALL = "calls/hardcall"  # uint64 (n_held, 2, ceil(n_samples / 64)): rows not listed (EXACT_SPARSE), in order
 HARDCALL_HAPLOID = "calls/hardcall_haploid"  # uint64 (n_variants, 1, ceil(n_samples / 64)): haploid calls; only in shards with some
 HARDCALL_EXACT = "calls/hardcall_exact"  # uint8 (n_variants,): 1 planes hold the row, 2 planes + haploid plane, 0 neither,
-# 3 listed by its carriers (below; its planes row is zero)
+# 3 listed by its carriers (below; it has no planes row, version 2: a zero one)
 HARDCALL_SPARSE_END = "calls/hardcall_sparse_end"  # int64 (n_variants,): listed carriers up to the end of each row
 HARDCALL_SPARSE = "calls/hardcall_sparse"  # uint32 (n_listed,): sample << 2 | call code (kernels/layout.py)
 HARDCALL_SPARSE_CHUNK = 1 << 16  # carriers per HDF5 chunk of calls/hardcall_sparse
