@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -112,6 +113,18 @@ def load_chunk_index(store: str | os.PathLike, manifest: dict[str, Any]) -> list
     return [ShardChunks(Path(store) / s["file"], e, stale) for s, e in zip(manifest["shards"], doc["shards"])]
 
 
+_thread_buffers = threading.local()
+
+
+def _raw_buffer(size: int) -> memoryview:
+    """A reused buffer of ``size`` bytes for one chunk's stored bytes, one per thread: a fresh bytearray per
+    chunk is fresh pages (a chunk is 0.1-3 MB), and faulting them in costs more than the decode here."""
+    buf = getattr(_thread_buffers, "raw", None)
+    if buf is None or len(buf) < size:
+        buf = _thread_buffers.raw = bytearray(max(size, 1 << 20))
+    return memoryview(buf)[:size]
+
+
 class ShardChunks:
     """Where one shard's indexed datasets lie, and rows of them read by ``os.preadv`` and liblz4.
 
@@ -185,9 +198,6 @@ class ShardChunks:
             if chunk is None:
                 return False
             _, offset, size, mask = chunk
-            raw = bytearray(size)
-            if os.preadv(fd, [raw], offset) != size:
-                return False
             r0, r1 = max(a, c0), min(b, c0 + cr)
             # a chunk is stored whole even where it passes the dataset's end: decode aside unless all of it is wanted
             whole = r0 == c0 and r1 == c0 + cr
@@ -195,10 +205,12 @@ class ShardChunks:
                 scratch = np.empty((cr, *shape[1:]), dtype=dtype)
             dest = out[r0 - a:r1 - a] if whole else scratch
             if d["lz4"] and mask == 0:
-                if not decode_lz4_chunk(raw, dest):
+                raw = _raw_buffer(size)
+                if os.preadv(fd, [raw], offset) != size or not decode_lz4_chunk(raw, dest):
                     return False
-            elif size == dest.nbytes:  # stored without its filter (HDF5 skips an optional filter that fails)
-                dest.reshape(-1).view(np.uint8)[:] = np.frombuffer(raw, dtype=np.uint8)
+            elif size == dest.nbytes:  # no filter (or HDF5 skipped an optional one that failed): straight into place
+                if os.preadv(fd, [dest.reshape(-1).view(np.uint8)], offset) != size:
+                    return False
             else:
                 return False
             if not whole:

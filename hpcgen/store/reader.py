@@ -327,7 +327,7 @@ class GenotypeStore:
         """
         from hpcgen.kernels.layout import EXACT_SPARSE
 
-        parts = self._hardcall_indexed(shard, a, b, out)
+        parts = self._hardcall_indexed(shard, a, b, out, listed)
         if parts is None:
             parts = self._hardcall_h5py(shard, a, b, out)
         if parts is None:
@@ -353,10 +353,14 @@ class GenotypeStore:
             return np.empty((n, 2, nw), dtype=np.uint64)
         return out.reshape(-1)[:n * 2 * nw].reshape(n, 2, nw)
 
-    def _hardcall_indexed(self, shard: int, a: int, b: int, out: np.ndarray | None) -> tuple | None:
+    def _hardcall_indexed(self, shard: int, a: int, b: int, out: np.ndarray | None,
+                          listed: bool = False) -> tuple | None:
         """:meth:`read_hardcall_rows`'s arrays through the chunk index (no HDF5 call, no GIL), or None when
         the index does not describe them: (bits (b - a rows, the first n_held read), n_held, hap, exact,
-        (offsets, carriers))."""
+        (offsets, carriers)). With ``listed`` the carriers are read into ``bits``' rows after the held ones
+        when they fit, which they do in a store of version 3: a listed row has at most 2 carriers of 4 bytes
+        per 64 samples where a planes row takes 16 bytes; so a reused ``out`` serves them too (fresh memory
+        costs more than decoding into it on these machines)."""
         from hpcgen.kernels.layout import EXACT_HAPLOID, EXACT_SPARSE, no_sparse_rows
 
         index = self._chunk_index
@@ -389,7 +393,9 @@ class GenotypeStore:
                 if not chunks.read(fd, S.HARDCALL_SPARSE_END, lo, b, ends):
                     return None
                 offsets = np.concatenate([[0], ends]) if a == 0 else ends
-                carriers = np.empty(int(offsets[-1] - offsets[0]), dtype=np.uint32)
+                n_carriers = int(offsets[-1] - offsets[0])
+                spare = bits[p1 - p0:].reshape(-1).view(np.uint32)
+                carriers = spare[:n_carriers] if listed and spare.size >= n_carriers else np.empty(n_carriers, np.uint32)
                 if not chunks.read(fd, S.HARDCALL_SPARSE, int(offsets[0]), int(offsets[-1]), carriers):
                     return None
                 sparse = (offsets - offsets[0], carriers)
