@@ -105,12 +105,16 @@ def _wrap(fn: Callable, spec: Spec) -> Callable:
                 conv.append(int(a))
             elif k == "b1":
                 conv.append(bool(a))
+            elif len(k) > 2:  # written into: must be that array already (a converted copy would lose the writes)
+                if not (isinstance(a, np.ndarray) and a.dtype == _NUMPY[k[0]] and a.flags.c_contiguous):
+                    raise TypeError(f"{spec[1]}: an array it writes into must be C-contiguous {_NUMPY[k[0]].__name__}")
+                if a.ndim != k[1]:
+                    raise ValueError(f"{spec[1]}: expected a {k[1]}-d array, got shape {a.shape}")
+                conv.append(a)
             else:
                 arr = np.ascontiguousarray(a, dtype=_NUMPY[k[0]])
                 if arr.ndim != k[1]:
                     raise ValueError(f"{spec[1]}: expected a {k[1]}-d array, got shape {arr.shape}")
-                if len(k) > 2 and arr is not a:
-                    raise TypeError(f"{spec[1]}: an array it writes into must be C-contiguous {_NUMPY[k[0]].__name__}")
                 conv.append(arr)
         return fn(*conv)
 
