@@ -50,6 +50,8 @@ HARDCALL_EXACT = "calls/hardcall_exact"  # uint8 (n_variants,): 1 planes hold th
 HARDCALL_SPARSE_END = "calls/hardcall_sparse_end"  # int64 (n_variants,): listed carriers up to the end of each row
 HARDCALL_SPARSE = "calls/hardcall_sparse"  # uint32 (n_listed,): sample << 2 | call code (kernels/layout.py)
 HARDCALL_SPARSE_CHUNK = 1 << 16  # carriers per HDF5 chunk of calls/hardcall_sparse
+# the same when stored without compression (the LZ4 codec): a shard's last chunk takes its whole size on disk
+HARDCALL_SPARSE_CHUNK_RAW = 1 << 14
 HARDCALL_CHUNK_BYTES = 16 << 20  # at most this many bytes of planes per HDF5 chunk
 SAMPLES = "samples"  # str (n_samples,)
 # per-variant fields: name -> (dataset, numpy dtype); strings are variable-length UTF-8

@@ -110,9 +110,10 @@ class ShardWriter:
                 S.HARDCALL_SPARSE_END, shape=(0,), maxshape=(None,), dtype=np.int64, chunks=(rows,), **comp)
             # the carrier lists (ascending sample indices) shrink by 8% under LZ4: stored as they are, a reader
             # fetches them straight into place instead of decoding them (80 MB per pass at 20,000 samples)
+            raw = self._codec == "lz4"
             self._ds_hc_sparse = self.h5.create_dataset(
-                S.HARDCALL_SPARSE, shape=(0,), maxshape=(None,), dtype=np.uint32, chunks=(S.HARDCALL_SPARSE_CHUNK,),
-                **(comp if self._codec != "lz4" else {}))
+                S.HARDCALL_SPARSE, shape=(0,), maxshape=(None,), dtype=np.uint32,
+                chunks=(S.HARDCALL_SPARSE_CHUNK_RAW if raw else S.HARDCALL_SPARSE_CHUNK,), **({} if raw else comp))
             self._hc_chunks = (hc_rows, nw)
         var_comp = S.compression("zstd" if self._codec != "none" else "none")
         self._ds_var = {
