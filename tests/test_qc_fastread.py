@@ -154,6 +154,32 @@ def test_chunk_index_is_trusted_only_for_unchanged_shards(tmp_path, monkeypatch,
     assert through_hdf5 == [0, 1] and st.verify() == ["chunks.json"]
 
 
+def test_damaged_chunk_is_an_input_error_naming_shard_and_rows(tmp_path):
+    """A planes chunk damaged in place (size and times kept, so the index is trusted): ``hpcgen qc`` exits 2 with
+    one line naming the shard file, the dataset and its rows; no manifest is written."""
+    import json
+    import os
+
+    from hpcgen.errors import InputError
+    from hpcgen.store import schema as S
+    from tests.conftest import run_hpcgen
+
+    store = odd_rows_store(tmp_path / "st")
+    shard = store.path / store.shards[0].file
+    row0, offset, size, _ = json.loads((store.path / "chunks.json").read_text())["shards"][0]["datasets"][S.HARDCALL]["chunks"][1]
+    st = os.stat(shard)
+    with open(shard, "r+b") as f:  # the first LZ4 block's stored size, past the chunk's end
+        f.seek(offset + 12)
+        f.write(b"\xff\xff\xff\x7f")
+    os.utime(shard, ns=(st.st_atime_ns, st.st_mtime_ns))
+    with pytest.raises(InputError, match="corrupt LZ4 chunk") as err:
+        store.read_hardcall_rows(0, 0, store.shards[0].n_variants, listed=True)
+    assert err.value.path == str(shard) and err.value.record.startswith(f"{S.HARDCALL} rows {row0}-")
+    proc = run_hpcgen("qc", str(store.path), "--out", str(tmp_path / "qc"))
+    assert proc.returncode == 2 and shard.name in proc.stderr and "corrupt LZ4 chunk" in proc.stderr
+    assert not (tmp_path / "qc" / "manifest.json").exists()
+
+
 def test_decode_lz4_chunk_rejects_mismatch(tmp_path):
     with h5py.File(tmp_path / "t.h5", "w") as h5:
         ds = h5.create_dataset("g", data=np.arange(600, dtype=np.int8).reshape(100, 3, 2), chunks=(100, 3, 2),

@@ -24,6 +24,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from hpcgen.errors import InputError
 from hpcgen.fsutil import atomic_write_text, sha256_file
 from hpcgen.store import schema as S
 from hpcgen.store.lz4chunk import LZ4_FILTER_ID, decode_lz4_chunk
@@ -206,8 +207,13 @@ class ShardChunks:
             dest = out[r0 - a:r1 - a] if whole else scratch
             if d["lz4"] and mask == 0:
                 raw = _raw_buffer(size)
-                if os.preadv(fd, [raw], offset) != size or not decode_lz4_chunk(raw, dest):
+                if os.preadv(fd, [raw], offset) != size:
                     return False
+                try:
+                    if not decode_lz4_chunk(raw, dest):
+                        return False
+                except InputError as exc:  # a damaged chunk: name it (re-ingest, or restore the file)
+                    raise InputError(exc.message, self.path, f"{name} rows {c0}-{c0 + cr - 1}") from None
             elif size == dest.nbytes:  # no filter (or HDF5 skipped an optional one that failed): straight into place
                 if os.preadv(fd, [dest.reshape(-1).view(np.uint8)], offset) != size:
                     return False
