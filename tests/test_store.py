@@ -249,3 +249,20 @@ def test_store_reindex_restores_the_chunk_index_of_a_copy(tmp_path, two_shards, 
     proc = run_hpcgen("store", "reindex", str(copy))
     assert proc.returncode == 2 and "checksum mismatch" in proc.stderr
     assert (copy / "manifest.json").read_bytes() == before
+
+
+def test_open_shared_is_one_instance_until_the_manifest_changes(tmp_path, two_shards):
+    """Tasks of a pass share one opened store per process; a rewritten manifest (here by reindex) opens anew."""
+    import os
+
+    from hpcgen.store import GenotypeStore
+    from hpcgen.store.manifest import write_manifest
+
+    st = _make_store(tmp_path / "store", two_shards)
+    first = GenotypeStore.open_shared(st.path)
+    assert GenotypeStore.open_shared(str(st.path) + "/") is first and first is not GenotypeStore.open(st.path)
+    write_manifest(st.path, dict(st.manifest, created="later"))
+    m = st.path / "manifest.json"
+    os.utime(m, ns=(1, os.stat(m).st_mtime_ns + 1_000_000))  # a new time, whatever the clock's resolution
+    again = GenotypeStore.open_shared(st.path)
+    assert again is not first and again.manifest["created"] == "later"

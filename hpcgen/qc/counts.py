@@ -391,7 +391,7 @@ def _store_task(store_path: str, task: Task, vcl: np.ndarray, au: np.ndarray) ->
     # one Dask task: open the store where the worker runs (nothing big travels), read and count whole rows
     from hpcgen.store import GenotypeStore
 
-    store = GenotypeStore.open(store_path)
+    store = GenotypeStore.open_shared(store_path)
     return count_block(read_block(store, task, listed=True), store.n_samples, vcl, au)
 
 

@@ -123,7 +123,7 @@ def _block_pair(store_path: str, tasks: list[Task], masks: list[np.ndarray], a: 
     from hpcgen.kernels.layout import EXACT_NO
     from hpcgen.store import GenotypeStore
 
-    store = GenotypeStore.open(store_path)
+    store = GenotypeStore.open_shared(store_path)
     totals = _PairTotals(a, b, slice_rows)
     for task, mask in zip(tasks, masks):
         block = read_block(store, task)

@@ -48,7 +48,7 @@ def _block_product(store_path: str, task: Task, rows: np.ndarray, mean: np.ndarr
     from hpcgen.kernels.pca_blocks import planes_times, planes_transpose_times, standardize_block
     from hpcgen.store import GenotypeStore
 
-    store = GenotypeStore.open(store_path)
+    store = GenotypeStore.open_shared(store_path)
     out = np.zeros((store.n_samples if transpose else len(rows), mat.shape[1]), dtype=np.float64)
 
     def dense(k: np.ndarray, g: np.ndarray) -> None:  # positions k (into rows) with their int8 calls g

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
@@ -149,6 +150,10 @@ class _ShardArray:
         return raw[(slice(None),) * (raw.ndim - 1) + key[2:3]] if len(key) > 2 else raw
 
 
+_shared_stores: dict[str, tuple[Any, "GenotypeStore"]] = {}
+_shared_lock = threading.Lock()
+
+
 class GenotypeStore:
     """A complete genotype store (see docs/store.md).
 
@@ -184,6 +189,27 @@ class GenotypeStore:
         for shard in store.shards:
             if not (store.path / shard.file).is_file():
                 raise InputError(f"store shard missing: {shard.file}", path)
+        return store
+
+    @classmethod
+    def open_shared(cls, path: str | os.PathLike) -> "GenotypeStore":
+        """:meth:`open`, one instance per process while the manifest file is unchanged (same time and size).
+
+        For the tasks of a pass (a PCA product, a KING block, a Dask count task), which open the store where they
+        run: parsing the manifest and the chunk index took ~3.5 ms per task at 5,000 samples, about 4 s of
+        GIL-held work over the 1,270 tasks of a PCA. The instance is shared by threads: its readers keep no
+        per-call state on it.
+        """
+        key = os.path.abspath(path)
+        st = os.stat(os.path.join(key, S.MANIFEST)) if os.path.isfile(os.path.join(key, S.MANIFEST)) else None
+        stamp = None if st is None else (st.st_mtime_ns, st.st_size)
+        with _shared_lock:
+            hit = _shared_stores.get(key)
+        if hit is not None and stamp is not None and hit[0] == stamp:
+            return hit[1]
+        store = cls.open(path)
+        with _shared_lock:
+            _shared_stores[key] = (stamp, store)
         return store
 
     def __repr__(self) -> str:
