@@ -150,7 +150,8 @@ class _ShardArray:
         return raw[(slice(None),) * (raw.ndim - 1) + key[2:3]] if len(key) > 2 else raw
 
 
-_shared_stores: dict[str, tuple[Any, "GenotypeStore"]] = {}
+_shared_stores: dict[str, tuple[Any, "GenotypeStore"]] = {}  # oldest first
+_SHARED_MAX = 8
 _shared_lock = threading.Lock()
 
 
@@ -209,6 +210,9 @@ class GenotypeStore:
             return hit[1]
         store = cls.open(path)
         with _shared_lock:
+            _shared_stores.pop(key, None)
+            while len(_shared_stores) >= _SHARED_MAX:  # a long-lived Dask worker may see many stores
+                _shared_stores.pop(next(iter(_shared_stores)))
             _shared_stores[key] = (stamp, store)
         return store
 
