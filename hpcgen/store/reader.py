@@ -234,10 +234,10 @@ class GenotypeStore:
 
     @cached_property
     def _positions(self) -> list[np.ndarray]:
-        h5py = S.h5py_module()
         if self._index is not None:
             pos = self._index["pos"].to_numpy()
             return [pos[self._offsets[i]:self._offsets[i + 1]] for i in range(len(self.shards))]
+        h5py = S.h5py_module()
         out = []
         for shard in self.shards:
             with h5py.File(self.path / shard.file, "r") as h5:
