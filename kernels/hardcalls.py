@@ -269,7 +269,7 @@ def _flush_bytes(byt, tot, n_types):
                     if x != 0:
                         base = 64 * w + 4 * h + j
                         for m in range(8):
-                            tot[t, base + 8 * m] += (x >> np.uint64(8 * m)) & np.uint64(0xFF)
+                            tot[t, base + 8 * m] += np.int64((x >> np.uint64(8 * m)) & np.uint64(0xFF))
                     byt[t, j, h, w] = 0
 
 
@@ -387,6 +387,8 @@ def hardcall_counts(bits, hap, exact, n_samples, vclass, autosomal, sp_offsets, 
         (bcftools stats).
     """
     n_var = exact.shape[0]
+    if n_var >= 2**31:
+        raise ValueError("hardcall_counts: a block of 2**31 rows or more overflows its int32 counters")
     nw = bits.shape[2]
     vc = np.zeros((n_var, N_VARIANT_COLS), dtype=np.int64)
     # vertical counters per category and call type: het, hom-alt, haploid REF, haploid ALT. Zeroed when a
@@ -394,13 +396,13 @@ def hardcall_counts(bits, hap, exact, n_samples, vclass, autosomal, sp_offsets, 
     # haploid ones, and zeroing them all was 15% of a pass at 20,000 samples
     nib = np.empty((_N_CAT, 4, 4, nw), dtype=np.uint64)
     byt = np.empty((_N_CAT, 4, 4, 2, nw), dtype=np.uint64)
-    tot = np.empty((_N_CAT, 4, 64 * nw), dtype=np.int64)
+    tot = np.empty((_N_CAT, 4, 64 * nw), dtype=np.int32)  # int32: a block's rows; half the cache of int64
     rows4 = np.zeros(_N_CAT, dtype=np.int64)
     folds = np.zeros(_N_CAT, dtype=np.int64)
     types = np.full(_N_CAT, 2, dtype=np.int64)  # counter types in use per category: 4 once a haploid row came
     n_cat = np.zeros(_N_CAT, dtype=np.int64)
-    miss_cat = np.empty((_N_CAT, 64 * nw), dtype=np.int64)
-    no_calls = np.zeros(64 * nw, dtype=np.int64)  # the haploid counts of a category without haploid rows
+    miss_cat = np.empty((_N_CAT, 64 * nw), dtype=np.int32)
+    no_calls = np.zeros(64 * nw, dtype=np.int32)  # the haploid counts of a category without haploid rows
     # plink2 --het sums: E(HOM) and OBS_CT over included rows, and what each sample's non-diploid calls remove
     e_total = 0.0
     obs_total = 0.0
