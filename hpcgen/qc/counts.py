@@ -250,8 +250,9 @@ def read_block(store, task: Task, hardcalls: bool = True, out: np.ndarray | None
     ``(int8 calls,)`` when the shard has none (or ``hardcalls`` is False). LZ4 is decoded without the GIL.
 
     Used by every pass over the store (counts, KING, PCA). ``out``: a reused buffer for the planes;
-    ``listed``: rows the store lists by their carriers stay listed, and the tuple ends with their
-    ``(offsets, carriers)`` (:meth:`~hpcgen.store.GenotypeStore.read_hardcall_rows`)."""
+    ``listed``: rows the store lists by their carriers stay listed (``bits`` then holds the other rows'
+    planes only, as a store of version 3 does), and the tuple ends with their ``(offsets, carriers)``
+    (:meth:`~hpcgen.store.GenotypeStore.read_hardcall_rows`)."""
     i, a, b, _ = task
     planes = (store.read_hardcall_rows(i, a, b, out=out, listed=listed) if hardcalls and store.shards[i].hardcall
               else None)
