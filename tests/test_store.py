@@ -187,7 +187,7 @@ def test_store_info_cli_and_attributes(tmp_path, two_shards):
     info = json.loads(proc.stdout)
     assert info["n_variants"] == 20 and info["n_samples"] == N_SAMPLES and info["verified"] is True
     assert info["hardcall_shards"] == 2 and info["variant_index"] == S.VARIANT_INDEX  # the empty shard has none
-    assert info["chunk_index"] == "chunks.json"
+    assert info["chunk_index"] == "chunks.json" and info["schema_version"] == S.SCHEMA_VERSION
     import h5py
 
     with h5py.File(st.path / st.shards[0].file) as h5:

@@ -23,7 +23,7 @@ def info(path: str, as_json: bool, verify: bool) -> None:
     st = GenotypeStore.open(path)
     m = st.manifest
     summary = {
-        "path": str(st.path), "schema": m["schema"], "hpcgen_version": m["hpcgen_version"], "build": st.build,
+        "path": str(st.path), "schema": m["schema"], "schema_version": m["schema_version"], "hpcgen_version": m["hpcgen_version"], "build": st.build,
         "n_samples": st.n_samples, "n_variants": st.n_variants, "ploidy": st.ploidy, "contigs": m["contigs"],
         "n_shards": len(st.shards), "fields": st.fields, "source": m["source"], "store": m["store"], "created": m["created"],
         # what speeds up QC: shards with 2-bit planes, and the one-file variant index (docs/store.md)
