@@ -34,6 +34,106 @@ def _held_range(flags: np.ndarray, a: int) -> tuple[int, int]:
     return first, first + int(np.count_nonzero(flags[a:] != EXACT_SPARSE))
 
 
+class _IndexedShard:
+    """One shard's planes datasets as :func:`_hardcall_parts` reads them: through the chunk index."""
+
+    def __init__(self, chunks: Any, fd: int):
+        self.chunks, self.fd = chunks, fd
+
+    def has(self, name: str) -> bool:
+        return self.chunks.has(name)
+
+    def shape(self, name: str) -> tuple[int, ...]:
+        return self.chunks.shape(name)
+
+    def read(self, name: str, a: int, b: int, out: np.ndarray) -> bool:
+        return self.chunks.read(self.fd, name, a, b, out)
+
+
+class _Hdf5Shard:
+    """The same through HDF5's low-level API (planes: chunk lookup, ``os.preadv`` and liblz4)."""
+
+    def __init__(self, h5py: Any, fid: Any):
+        self.h5py, self.fid, self._ids = h5py, fid, {}
+
+    def _id(self, name: str) -> Any:
+        if name not in self._ids:
+            try:
+                self._ids[name] = self.h5py.h5d.open(self.fid, name.encode())
+            except KeyError:
+                self._ids[name] = None
+        return self._ids[name]
+
+    def has(self, name: str) -> bool:
+        return self._id(name) is not None
+
+    def shape(self, name: str) -> tuple[int, ...]:
+        return tuple(self._id(name).shape)
+
+    def read(self, name: str, a: int, b: int, out: np.ndarray) -> bool:
+        did = self._id(name)
+        if did is None:  # never created: reads as its fill value (the haploid plane of a shard without haploid calls)
+            out[...] = 0
+            return True
+        if b <= a:
+            return True
+        if out.ndim == 3:  # planes: whole-row LZ4 chunks without the GIL where the layout allows
+            if not _lz4_whole_rows(self.fid, did, a, b, out):
+                read_rows_fast(self.h5py.Dataset(did), a, b, out)
+        else:
+            out[...] = self.h5py.Dataset(did)[a:b]
+        return True
+
+
+def _hardcall_parts(src: Any, a: int, b: int, out: np.ndarray | None, listed: bool) -> tuple | None:
+    """Rows ``a:b`` of one shard's planes, flags and carrier lists from ``src`` (:class:`_IndexedShard` or
+    :class:`_Hdf5Shard`): (bits (b - a rows, the first n_held read), n_held, hap, exact, (offsets, carriers)),
+    or None without planes or when ``src`` cannot read them.
+
+    In a store of version 3 the listed rows have no planes rows, so the held rows before ``a`` place the
+    range's planes. With ``listed`` the carriers are read into ``bits``' rows after the held ones when they
+    fit, which they do in a version 3 store (a listed row has at most 2 carriers of 4 bytes per 64 samples,
+    a planes row takes 16 bytes): a reused ``out`` serves them too, and fresh memory costs more than
+    decoding into it on these machines.
+    """
+    from hpcgen.kernels.layout import EXACT_HAPLOID, EXACT_SPARSE, no_sparse_rows
+
+    if not (src.has(S.HARDCALL) and src.has(S.HARDCALL_EXACT)):
+        return None
+    n = max(0, b - a)
+    shape = src.shape(S.HARDCALL)
+    nw = shape[2]
+    bits = np.empty((n, 2, nw), dtype=np.uint64) if out is None else out.reshape(-1)[:n * 2 * nw].reshape(n, 2, nw)
+    compact = shape[0] != src.shape(S.HARDCALL_EXACT)[0]
+    lo = 0 if compact else a
+    flags = np.empty(b - lo, dtype=np.uint8)
+    if not src.read(S.HARDCALL_EXACT, lo, b, flags):
+        return None
+    exact = flags[a - lo:]
+    p0, p1 = _held_range(flags, a - lo) if compact else (a, b)
+    if not src.read(S.HARDCALL, p0, p1, bits[:p1 - p0]):
+        return None
+    hap = np.zeros((0, nw), dtype=np.uint64)
+    if (exact == EXACT_HAPLOID).any():  # the chunk index not describing the plane reads as False: HDF5 then
+        hap = np.empty((n, nw), dtype=np.uint64)
+        if not src.read(S.HARDCALL_HAPLOID, a, b, hap.reshape(n, 1, nw)):
+            return None
+    sparse = no_sparse_rows(n)
+    if (exact == EXACT_SPARSE).any():
+        lo = max(a - 1, 0)
+        ends = np.empty(b - lo, dtype=np.int64)
+        if not src.read(S.HARDCALL_SPARSE_END, lo, b, ends):
+            return None
+        offsets = np.concatenate([[0], ends]) if a == 0 else ends
+        n_carriers = int(offsets[-1] - offsets[0])
+        spare = bits[p1 - p0:].reshape(-1).view(np.uint32)
+        carriers = spare[:n_carriers] if listed and spare.size >= n_carriers else np.empty(n_carriers, np.uint32)
+        if not src.read(S.HARDCALL_SPARSE, int(offsets[0]), int(offsets[-1]), carriers):
+            return None
+        sparse = (offsets - offsets[0], carriers)
+    return bits, p1 - p0, hap, exact, sparse
+
+
 def read_rows_fast(ds, a: int, b: int, out: np.ndarray) -> None:
     """``out[:] = ds[a:b]`` for a chunked 3-D dataset, decoding LZ4 chunks without the GIL.
 
@@ -378,102 +478,28 @@ class GenotypeStore:
 
         return load_chunk_index(self.path, self.manifest)
 
-    def _planes_buffer(self, n: int, nw: int, out: np.ndarray | None) -> np.ndarray:
-        if out is None:
-            return np.empty((n, 2, nw), dtype=np.uint64)
-        return out.reshape(-1)[:n * 2 * nw].reshape(n, 2, nw)
-
     def _hardcall_indexed(self, shard: int, a: int, b: int, out: np.ndarray | None,
                           listed: bool = False) -> tuple | None:
         """:meth:`read_hardcall_rows`'s arrays through the chunk index (no HDF5 call, no GIL), or None when
-        the index does not describe them: (bits (b - a rows, the first n_held read), n_held, hap, exact,
-        (offsets, carriers)). With ``listed`` the carriers are read into ``bits``' rows after the held ones
-        when they fit, which they do in a store of version 3: a listed row has at most 2 carriers of 4 bytes
-        per 64 samples where a planes row takes 16 bytes; so a reused ``out`` serves them too (fresh memory
-        costs more than decoding into it on these machines)."""
-        from hpcgen.kernels.layout import EXACT_HAPLOID, EXACT_SPARSE, no_sparse_rows
-
+        the index does not describe them (:func:`_hardcall_parts`)."""
         index = self._chunk_index
         chunks = index[shard] if index is not None else None
-        if chunks is None or not chunks.has(S.HARDCALL) or not chunks.has(S.HARDCALL_EXACT) or not chunks.valid():
+        if chunks is None or not chunks.valid():
             return None
-        n = max(0, b - a)
-        nw = chunks.shape(S.HARDCALL)[2]
-        bits = self._planes_buffer(n, nw, out)
-        compact = chunks.shape(S.HARDCALL)[0] != chunks.shape(S.HARDCALL_EXACT)[0]
-        lo = 0 if compact else a  # the held rows before ``a`` place the range's planes
-        flags = np.empty(b - lo, dtype=np.uint8)
         fd = os.open(chunks.path, os.O_RDONLY)
         try:
-            if not chunks.read(fd, S.HARDCALL_EXACT, lo, b, flags):
-                return None
-            exact = flags[a - lo:]
-            p0, p1 = _held_range(flags, a - lo) if compact else (a, b)
-            if not chunks.read(fd, S.HARDCALL, p0, p1, bits[:p1 - p0]):
-                return None
-            hap = np.zeros((0, nw), dtype=np.uint64)
-            if chunks.has(S.HARDCALL_HAPLOID) and (exact == EXACT_HAPLOID).any():
-                hap = np.empty((n, nw), dtype=np.uint64)
-                if not chunks.read(fd, S.HARDCALL_HAPLOID, a, b, hap.reshape(n, 1, nw)):
-                    return None
-            sparse = no_sparse_rows(n)
-            if (exact == EXACT_SPARSE).any():
-                lo = max(a - 1, 0)
-                ends = np.empty(b - lo, dtype=np.int64)
-                if not chunks.read(fd, S.HARDCALL_SPARSE_END, lo, b, ends):
-                    return None
-                offsets = np.concatenate([[0], ends]) if a == 0 else ends
-                n_carriers = int(offsets[-1] - offsets[0])
-                spare = bits[p1 - p0:].reshape(-1).view(np.uint32)
-                carriers = spare[:n_carriers] if listed and spare.size >= n_carriers else np.empty(n_carriers, np.uint32)
-                if not chunks.read(fd, S.HARDCALL_SPARSE, int(offsets[0]), int(offsets[-1]), carriers):
-                    return None
-                sparse = (offsets - offsets[0], carriers)
+            return _hardcall_parts(_IndexedShard(chunks, fd), a, b, out, listed)
         finally:
             os.close(fd)
-        return bits, p1 - p0, hap, exact, sparse
 
     def _hardcall_h5py(self, shard: int, a: int, b: int, out: np.ndarray | None) -> tuple | None:
         """:meth:`_hardcall_indexed` through HDF5 (stores without a chunk index), or None without planes."""
         h5py = S.h5py_module()
-        from hpcgen.kernels.layout import EXACT_HAPLOID, EXACT_SPARSE, no_sparse_rows
-
-        n = max(0, b - a)
         fid = h5py.h5f.open(str(self.path / self.shards[shard].file).encode(), h5py.h5f.ACC_RDONLY)
         try:
-            try:
-                did = h5py.h5d.open(fid, S.HARDCALL.encode())
-                did_exact = h5py.h5d.open(fid, S.HARDCALL_EXACT.encode())
-            except KeyError:
-                return None
-            nw = did.shape[2]
-            bits = self._planes_buffer(n, nw, out)
-            compact = did.shape[0] != did_exact.shape[0]
-            flags = h5py.Dataset(did_exact)[0 if compact else a:b]
-            exact = flags[a:] if compact else flags
-            p0, p1 = _held_range(flags, a) if compact else (a, b)
-            if p1 > p0 and not _lz4_whole_rows(fid, did, p0, p1, bits[:p1 - p0]):
-                read_rows_fast(h5py.Dataset(did), p0, p1, bits[:p1 - p0])
-            hap = np.zeros((0, nw), dtype=np.uint64)
-            if (exact == EXACT_HAPLOID).any():
-                try:
-                    did_hap = h5py.h5d.open(fid, S.HARDCALL_HAPLOID.encode())
-                except KeyError:
-                    did_hap = None
-                if did_hap is not None:
-                    hap3 = np.empty((n, 1, nw), dtype=np.uint64)
-                    if not _lz4_whole_rows(fid, did_hap, a, b, hap3):
-                        read_rows_fast(h5py.Dataset(did_hap), a, b, hap3)
-                    hap = hap3.reshape(n, nw)
-            sparse = no_sparse_rows(n)
-            if (exact == EXACT_SPARSE).any():
-                ends = h5py.Dataset(h5py.h5d.open(fid, S.HARDCALL_SPARSE_END.encode()))[max(a - 1, 0):b]
-                offsets = np.concatenate([[0], ends]) if a == 0 else ends
-                carriers = h5py.Dataset(h5py.h5d.open(fid, S.HARDCALL_SPARSE.encode()))[offsets[0]:offsets[-1]]
-                sparse = (offsets - offsets[0], carriers)
+            return _hardcall_parts(_Hdf5Shard(h5py, fid), a, b, out, listed=False)
         finally:
             fid.close()
-        return bits, p1 - p0, hap, exact, sparse
 
     def genotypes(self, region: str | Sequence | None = None) -> np.ndarray:
         """Genotype calls, int8 (n_variants, n_samples, ploidy): allele index, -1 missing, -2 absent."""
