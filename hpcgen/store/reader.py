@@ -302,11 +302,14 @@ class GenotypeStore:
         per-call state on it.
         """
         key = os.path.abspath(path)
-        st = os.stat(os.path.join(key, S.MANIFEST)) if os.path.isfile(os.path.join(key, S.MANIFEST)) else None
-        stamp = None if st is None else (st.st_mtime_ns, st.st_size)
+        try:
+            st = os.stat(os.path.join(key, S.MANIFEST))
+        except OSError:
+            return cls.open(path)  # raises the input error of an incomplete store
+        stamp = (st.st_mtime_ns, st.st_size)
         with _shared_lock:
             hit = _shared_stores.get(key)
-        if hit is not None and stamp is not None and hit[0] == stamp:
+        if hit is not None and hit[0] == stamp:
             return hit[1]
         store = cls.open(path)
         with _shared_lock:
