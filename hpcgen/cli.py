@@ -129,8 +129,8 @@ def entry() -> None:
     # oversubscribe the cores, and OpenBLAS's idle ones spin (0.15 CPU-s of a 0.6 s hpcgen qc). Set before
     # numpy loads (no subcommand is imported yet); a user's own setting wins.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    # no third-party pydantic plugin sees the configuration (one, logfire, sends what it sees out); this also
-    # skips pydantic's scan of every installed package's entry points (~10 ms)
+    # hpcgen's config is msgspec, but DeepSpeed validates its own (the training config) with pydantic: no
+    # third-party pydantic plugin sees it (one, logfire, sends what it sees out)
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     code = main()
     gc.freeze()

@@ -26,7 +26,7 @@ def effective_config(configfile: str | None, profile: str | None) -> dict:
     cfg = load_config(configfile)
     if profile is not None:
         cfg.dispatch.profile = profile
-    return cfg.model_dump(mode="json")
+    return cfg.to_dict()
 
 
 def snakemake_command(config_path: Path, cores: int, dry_run: bool, targets: tuple[str, ...], workdir: Path) -> list[str]:

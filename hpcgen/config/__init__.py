@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
-from pydantic import Field, ValidationError
+from msgspec import Meta, field
 
-from hpcgen.config.base import Section
+from hpcgen.config.base import Section, convert
 from hpcgen.config.demo import DemoConfig
 from hpcgen.config.dispatch import DispatchConfig
 from hpcgen.config.impact import ImpactConfig
@@ -33,27 +33,22 @@ SCHEMA_VERSION = 1
 class HpcgenConfig(Section):
     """The whole configuration: one section per stage."""
 
-    schema_version: int = Field(SCHEMA_VERSION, description="version of this configuration schema")
-    workflow: WorkflowConfig = WorkflowConfig()
-    store: StoreConfig = StoreConfig()
-    ingest: IngestConfig = IngestConfig()
-    demo: DemoConfig = DemoConfig()
-    qc: QcConfig = QcConfig()
-    pgx: PgxConfig = PgxConfig()
-    model: ModelConfig = ModelConfig()
-    report: ReportConfig = ReportConfig()
-    dispatch: DispatchConfig = DispatchConfig()
-    impact: ImpactConfig = ImpactConfig()
+    schema_version: Annotated[int, Meta(description="version of this configuration schema")] = SCHEMA_VERSION
+    workflow: WorkflowConfig = field(default_factory=WorkflowConfig)
+    store: StoreConfig = field(default_factory=StoreConfig)
+    ingest: IngestConfig = field(default_factory=IngestConfig)
+    demo: DemoConfig = field(default_factory=DemoConfig)
+    qc: QcConfig = field(default_factory=QcConfig)
+    pgx: PgxConfig = field(default_factory=PgxConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
+    dispatch: DispatchConfig = field(default_factory=DispatchConfig)
+    impact: ImpactConfig = field(default_factory=ImpactConfig)
 
 
 def validate_config(data: dict[str, Any], source: str = "config") -> HpcgenConfig:
     """Validate a config mapping; raise :class:`InputError` naming the first bad key."""
-    try:
-        return HpcgenConfig.model_validate(data or {})
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        raise InputError(f"config key '{key}': {err['msg']}", source) from None
+    return convert(data or {}, HpcgenConfig, "config", source)
 
 
 def load_config(path: str | os.PathLike | None = None) -> HpcgenConfig:
@@ -78,8 +73,17 @@ def load_config(path: str | os.PathLike | None = None) -> HpcgenConfig:
 
 def json_schema() -> dict[str, Any]:
     """JSON Schema of :class:`HpcgenConfig` (unknown keys forbidden at every level)."""
-    schema = HpcgenConfig.model_json_schema()
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    import msgspec
+
+    schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", **msgspec.json.schema(HpcgenConfig)}
+    # msgspec states a default only where it is a constant; a list's (a default_factory) comes from an instance
+    top = HpcgenConfig()
+    for name in top.__struct_fields__:
+        section = getattr(top, name)
+        if isinstance(section, Section):
+            props = schema["$defs"][type(section).__name__]["properties"]
+            for key, value in section.to_dict().items():
+                props[key].setdefault("default", value)
     return schema
 
 
@@ -89,21 +93,25 @@ def json_schema_text() -> str:
 
 
 def defaults_yaml() -> str:
-    """Every default as commented YAML (what config/config.yaml holds)."""
+    """Every default as commented YAML (what config/config.yaml holds); the comments are the schema's descriptions."""
+    defs = json_schema()["$defs"]
+    top = HpcgenConfig()
     lines = ["# hpcgen defaults: generated from hpcgen/config (make schema); override any subset with --configfile.", ""]
-    for name, field in HpcgenConfig.model_fields.items():
-        value = getattr(HpcgenConfig(), name)
+    for name in top.__struct_fields__:
+        value = getattr(top, name)
         if isinstance(value, Section):
+            props = defs[type(value).__name__]["properties"]
             lines.append(f"# {type(value).__doc__.strip().splitlines()[0]}")
             lines.append(f"{name}:")
-            for sub, sub_field in type(value).model_fields.items():
-                if sub_field.description:
-                    lines.append(f"  # {sub_field.description}")
-                dumped = yaml.safe_dump({sub: getattr(value, sub)}, default_flow_style=False, sort_keys=False, width=200)
+            for sub, sub_value in value.to_dict().items():
+                if props[sub].get("description"):
+                    lines.append(f"  # {props[sub]['description']}")
+                dumped = yaml.safe_dump({sub: sub_value}, default_flow_style=False, sort_keys=False, width=200)
                 lines.extend("  " + line for line in dumped.rstrip().splitlines())
         else:
-            if field.description:
-                lines.append(f"# {field.description}")
+            description = defs["HpcgenConfig"]["properties"][name].get("description")
+            if description:
+                lines.append(f"# {description}")
             lines.append(yaml.safe_dump({name: value}, default_flow_style=False).rstrip())
         lines.append("")
     return "\n".join(lines)

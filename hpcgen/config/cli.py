@@ -17,7 +17,7 @@ def config() -> None:
 def show(config_path: str | None) -> None:
     """Print the effective configuration (defaults merged with --config) as YAML."""
     cfg = load_config(config_path)
-    click.echo(yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False), nl=False)
+    click.echo(yaml.safe_dump(cfg.to_dict(), sort_keys=False), nl=False)
 
 
 @config.command()

@@ -1,7 +1,9 @@
 """Workflow inputs and outputs (what `make demo` and `hpcgen run` process)."""
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Annotated
+
+from msgspec import Meta
 
 from hpcgen.config.base import Section
 
@@ -9,7 +11,7 @@ from hpcgen.config.base import Section
 class WorkflowConfig(Section):
     """Paths the Snakemake workflow reads and writes, relative to its working directory."""
 
-    vcf: str = Field("demo-out/data/cohort.vcf.gz", description="input VCF/BCF (bgzipped, indexed)")
-    clinical: str = Field("demo-out/data/clinical.tsv", description="clinical table (IWPC format)")
-    outdir: str = Field("demo-out/results", description="folder of all results")
-    make_demo_data: bool = Field(True, description="generate the demo cohort first (demo section) when vcf is missing")
+    vcf: Annotated[str, Meta(description="input VCF/BCF (bgzipped, indexed)")] = "demo-out/data/cohort.vcf.gz"
+    clinical: Annotated[str, Meta(description="clinical table (IWPC format)")] = "demo-out/data/clinical.tsv"
+    outdir: Annotated[str, Meta(description="folder of all results")] = "demo-out/results"
+    make_demo_data: Annotated[bool, Meta(description="generate the demo cohort first (demo section) when vcf is missing")] = True

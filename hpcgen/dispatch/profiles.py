@@ -8,11 +8,12 @@ from __future__ import annotations
 import functools
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from msgspec import Meta, field
 
+from hpcgen.config.base import Section, convert
 from hpcgen.dispatch.resources import Resources
 from hpcgen.errors import InputError
 
@@ -22,36 +23,36 @@ ACCOUNT_ENV = "HPCGEN_ACCOUNT"
 DEFAULT_PROFILES_DIR = Path(__file__).resolve().parents[2] / "slurm" / "profiles"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class _Strict(Section, frozen=True):
+    """A profile part: unknown keys rejected, read-only once loaded (profiles are cached per file)."""
 
 
 class NodeType(_Strict):
     """The hardware of one node of the profile's node type."""
 
-    name: str = Field(description="node type name (mi250, h100, genoa, ...)")
-    cores: int = Field(ge=1, description="physical cores per node")
-    mem_gb: float = Field(gt=0, description="memory per node usable by jobs (GB)")
-    gpus: int = Field(0, ge=0, description="GPUs per node as Slurm counts them (an MI250X counts as 2)")
-    gpu_model: str | None = Field(None, description="GPU model, for reports")
-    cores_per_gpu: int | None = Field(None, ge=1, description="cores reserved per GPU (Jean Zay's rule); None: no rule")
+    name: Annotated[str, Meta(description="node type name (mi250, h100, genoa, ...)")]
+    cores: Annotated[int, Meta(ge=1, description="physical cores per node")]
+    mem_gb: Annotated[float, Meta(gt=0, description="memory per node usable by jobs (GB)")]
+    gpus: Annotated[int, Meta(ge=0, description="GPUs per node as Slurm counts them (an MI250X counts as 2)")] = 0
+    gpu_model: Annotated[str | None, Meta(description="GPU model, for reports")] = None
+    cores_per_gpu: Annotated[Annotated[int, Meta(ge=1)] | None, Meta(description="cores reserved per GPU (Jean Zay's rule); None: no rule")] = None
 
 
 class QosRule(_Strict):
     """Use ``qos`` when the time asked is at most ``max_time_min``."""
 
-    max_time_min: int = Field(ge=1)
+    max_time_min: Annotated[int, Meta(ge=1)]
     qos: str
 
 
 class Energy(_Strict):
     """Constants of the Green Algorithms estimate (Lannelongue et al. 2021)."""
 
-    watts_per_core: float = Field(ge=0, description="power draw per core at full use (W)")
-    watts_per_gpu: float = Field(0.0, ge=0, description="power draw per GPU at full use (W)")
-    watts_per_gb_mem: float = Field(0.3725, ge=0, description="power per GB of memory (W); Green Algorithms' figure")
-    pue: float = Field(ge=1.0, description="power usage effectiveness of the data centre")
-    source: str = Field(description="where these figures come from")
+    watts_per_core: Annotated[float, Meta(ge=0, description="power draw per core at full use (W)")]
+    pue: Annotated[float, Meta(ge=1.0, description="power usage effectiveness of the data centre")]
+    source: Annotated[str, Meta(description="where these figures come from")]
+    watts_per_gpu: Annotated[float, Meta(ge=0, description="power draw per GPU at full use (W)")] = 0.0
+    watts_per_gb_mem: Annotated[float, Meta(ge=0, description="power per GB of memory (W); Green Algorithms' figure")] = 0.3725
 
 
 # what each heavy stage asks for when a profile says nothing (per job / per array task)
@@ -71,29 +72,29 @@ class Profile(_Strict):
     description: str
     scheduler: Literal["local", "slurm"]
     site: str
-    account: str | None = Field(None, description="default account; $HPCGEN_ACCOUNT or config dispatch.account override it")
-    account_required: bool = False
-    account_format: str = Field("{account}", description="how the account is written, e.g. '{account}@h100'")
-    partition: str | None = None
-    constraint: str | None = None
-    qos_rules: list[QosRule] = Field(default_factory=list, description="ascending max_time_min; empty: no --qos")
-    max_time_min: int = Field(ge=1)
-    max_nodes: int = Field(1, ge=1)
-    array_cap: int = Field(1000, ge=1, description="most tasks in one job array; bigger arrays are split")
-    array_parallelism: int = Field(256, ge=1, description="most array tasks running at once (the %N of --array)")
-    gpu_directive: Literal["gpus-per-node", "gres"] = "gpus-per-node"
-    mem_directive: bool = Field(True, description="render --mem (Jean Zay: memory comes with the cores, no --mem)")
-    hint: str | None = Field(None, description="--hint value (Jean Zay: nomultithread)")
-    extra_directives: dict[str, str] = Field(default_factory=dict, description="more #SBATCH --key=value lines")
-    setup: list[str] = Field(default_factory=list, description="shell lines run before the job (module loads, exports)")
+    max_time_min: Annotated[int, Meta(ge=1)]
     node: NodeType
     energy: Energy
-    poll_max_s: float = Field(30.0, gt=0, description="longest pause between two sacct calls while waiting")
-    signal_delay_s: int = Field(90, ge=5, description="seconds before the time limit at which a job may checkpoint")
-    dask_interface: str | None = Field(None, description="network interface Dask scheduler and workers bind to "
-                                       "(e.g. ib0 on a cluster; lo on the single-node dev cluster)")
-    stages: dict[str, dict[str, Any]] = Field(default_factory=dict,
-                                              description="per-stage resources overriding DEFAULT_STAGE_RESOURCES")
+    account: Annotated[str | None, Meta(description="default account; $HPCGEN_ACCOUNT or config dispatch.account override it")] = None
+    account_required: bool = False
+    account_format: Annotated[str, Meta(description="how the account is written, e.g. '{account}@h100'")] = "{account}"
+    partition: str | None = None
+    constraint: str | None = None
+    qos_rules: Annotated[list[QosRule], Meta(description="ascending max_time_min; empty: no --qos")] = field(default_factory=list)
+    max_nodes: Annotated[int, Meta(ge=1)] = 1
+    array_cap: Annotated[int, Meta(ge=1, description="most tasks in one job array; bigger arrays are split")] = 1000
+    array_parallelism: Annotated[int, Meta(ge=1, description="most array tasks running at once (the %N of --array)")] = 256
+    gpu_directive: Literal["gpus-per-node", "gres"] = "gpus-per-node"
+    mem_directive: Annotated[bool, Meta(description="render --mem (Jean Zay: memory comes with the cores, no --mem)")] = True
+    hint: Annotated[str | None, Meta(description="--hint value (Jean Zay: nomultithread)")] = None
+    extra_directives: Annotated[dict[str, str], Meta(description="more #SBATCH --key=value lines")] = field(default_factory=dict)
+    setup: Annotated[list[str], Meta(description="shell lines run before the job (module loads, exports)")] = field(default_factory=list)
+    poll_max_s: Annotated[float, Meta(gt=0, description="longest pause between two sacct calls while waiting")] = 30.0
+    signal_delay_s: Annotated[int, Meta(ge=5, description="seconds before the time limit at which a job may checkpoint")] = 90
+    dask_interface: Annotated[str | None, Meta(description="network interface Dask scheduler and workers bind to "
+                                                "(e.g. ib0 on a cluster; lo on the single-node dev cluster)")] = None
+    stages: Annotated[dict[str, dict[str, Any]], Meta(description="per-stage resources overriding DEFAULT_STAGE_RESOURCES")] = \
+        field(default_factory=dict)
 
     @property
     def is_local(self) -> bool:
@@ -139,12 +140,7 @@ def _load(path: str, mtime: float) -> Profile:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise InputError(f"not valid YAML ({exc})", path) from None
-    try:
-        return Profile.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        raise InputError(f"profile key '{key}': {err['msg']}", path) from None
+    return convert(data, Profile, "profile", path)
 
 
 def load_profile(name_or_path: str | os.PathLike | Profile) -> Profile:

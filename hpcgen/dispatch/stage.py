@@ -15,7 +15,7 @@ from hpcgen.dispatch.resources import Resources
 
 def energy_constants(profile: Profile) -> dict[str, Any]:
     """The profile's energy constants, copied into each record so impact never depends on a later edit."""
-    return {**profile.energy.model_dump(), "node_cores": profile.node.cores, "node_gpus": profile.node.gpus}
+    return {**profile.energy.to_dict(), "node_cores": profile.node.cores, "node_gpus": profile.node.gpus}
 
 
 def _record(profile: Profile, resources: Resources, name: str) -> dict[str, Any]:

@@ -43,7 +43,7 @@ def compute_impact(run_dir: str | os.PathLike, config=None, allow_empty: bool = 
     return {
         "run_dir": str(Path(run_dir).resolve()),
         "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "factors": cfg.model_dump(),
+        "factors": cfg.to_dict(),
         "jobs": jobs, "stages": stages, "total": total, "sacct_calls": calls,
     }
 

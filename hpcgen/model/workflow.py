@@ -178,7 +178,7 @@ def train_and_register(model_name: str, data_path: str, registry_dir: str, appen
     fs = features_for(model_name, frame, inputs, cfg)
     train_idx, val_idx, test_idx = split_indices(len(fs.y), cfg.val_fraction, cfg.test_fraction, cfg.seed)
     fit_idx = np.concatenate([train_idx, val_idx])
-    work = work_folder(registry_dir, model_name, {"cfg": cfg.model_dump(), "data": info["checksums"], "ranks": ranks,
+    work = work_folder(registry_dir, model_name, {"cfg": cfg.to_dict(), "data": info["checksums"], "ranks": ranks,
                                                   "inputs": [pgx_dir, pcs, store]})
     predictor, result = fit(model_name, fs, fit_idx, cfg, work, ranks, profile, run_dir)
     pred = predictor.predict(fs.x[test_idx])
@@ -188,7 +188,7 @@ def train_and_register(model_name: str, data_path: str, registry_dir: str, appen
                "best_epoch": result["best_epoch"], "world_size": result["world_size"],
                "resumed_from": result["resumed_from"], "samples_per_s": result["samples_per_s"]}
     meta = {"model": model_name, "hparams": predictor.hparams, "features": fs.names, "scaler": predictor.scaler.to_dict(),
-            "seed": cfg.seed, "config": cfg.model_dump(), "drug": "warfarin", "unit": "mg/week",
+            "seed": cfg.seed, "config": cfg.to_dict(), "drug": "warfarin", "unit": "mg/week",
             "inputs": {"pgx": bool(pgx_dir), "pcs": bool(pcs), "store": bool(store)}}
     salt = _id_salt(registry_dir, model_name)
     data = {**info, "n_with_target": len(fs.y), "n_train": result["n_train"], "n_val": result["n_val"],

@@ -118,7 +118,7 @@ def _nanmedian(values: np.ndarray) -> float:
 
 
 def _config_hash(cfg: HpcgenConfig) -> str:
-    text = json.dumps(cfg.qc.model_dump(mode="json"), sort_keys=True)
+    text = json.dumps(cfg.qc.to_dict(), sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -288,7 +288,7 @@ def run_qc(store_path: str | os.PathLike, out_dir: str | os.PathLike, *, config:
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "store": {"manifest_sha256": sha256_file(Path(store_path) / "manifest.json"), "n_samples": store.n_samples,
                   "n_variants": store.n_variants, "build": store.build},
-        "config": {"qc": q.model_dump(mode="json"), "sha256": _config_hash(cfg)},
+        "config": {"qc": q.to_dict(), "sha256": _config_hash(cfg)},
         "profile": profile or "local",
         "summary": {k: (v if isinstance(v, (int, float)) else str(v)) for k, v in summary.items()},
         "outputs": vt_written.result() | hashes,

@@ -28,7 +28,7 @@ PROFILE = CFG.dispatch.profile
 # the effective config, handed to every CLI call so rules and CLI see the same values
 EFFECTIVE_CONFIG = f"{OUT}/config.effective.yaml"
 os.makedirs(OUT, exist_ok=True)
-Path(EFFECTIVE_CONFIG).write_text(__import__("yaml").safe_dump(CFG.model_dump(mode="json"), sort_keys=False))
+Path(EFFECTIVE_CONFIG).write_text(__import__("yaml").safe_dump(CFG.to_dict(), sort_keys=False))
 HPCGEN = f"{shlex.quote(sys.executable)} -m hpcgen"
 LOGS = f"{OUT}/logs"
 
