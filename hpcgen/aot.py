@@ -51,6 +51,8 @@ EXPORTS: dict[str, Spec] = {
                           (("i1", 3), ("f8", 2), ("i8", 1)), "f8[:, ::1]"),
     "carrier_counts": ("hpcgen.kernels.qc_counts", "carrier_counts", (("i1", 3), ("i8", 1), ("i1", 1)), "i8[::1]"),
     "hwe_lnp_array": ("hpcgen.kernels.hwe", "hwe_lnp_array", (("i8", 1), ("i8", 1), ("i8", 1), "b1"), "f8[::1]"),
+    "variant_classes": ("hpcgen.kernels.variant_class", "variant_classes", (("i8", 1), ("u1", 1), ("i8", 1), ("u1", 1)),
+                        "u1[::1]"),
 }
 _NUMPY = {"u8": np.uint64, "u4": np.uint32, "u1": np.uint8, "i1": np.int8, "i8": np.int64, "f8": np.float64}
 

@@ -93,6 +93,17 @@ def test_hwe_equal_jitted(counts, midp):
     np.testing.assert_array_equal(kernel("hwe_lnp_array")(het, h1, h2, midp), hwe.hwe_lnp_array(het, h1, h2, midp))
 
 
+@given(st.lists(st.tuples(st.text("ACGTNacgt*<>é", max_size=3), st.text("ACGTNacgt*<>é", max_size=3)), max_size=40))
+@SETTINGS
+def test_variant_classes_equal_jitted(pairs):
+    from hpcgen.arrowcols import string_buffers
+    from hpcgen.kernels import variant_class
+
+    kernel = compiled()
+    bufs = (*string_buffers([r for r, _ in pairs]), *string_buffers([a for _, a in pairs]))
+    np.testing.assert_array_equal(kernel("variant_classes")(*bufs), variant_class.variant_classes(*bufs))
+
+
 def test_arguments_are_converted_or_refused():
     """The exported functions trust their argument types: the wrappers convert dtypes and refuse wrong shapes."""
     kernel = compiled()

@@ -9,6 +9,8 @@ import sys
 
 import pandas as pd
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hpcgen.qc.annotate import autosomal, variant_classes
 
@@ -90,6 +92,25 @@ def test_annotation_edge_cases():
     assert variant_classes(ref, alt).tolist() == [1, 2, 1, 3, 0, 0, 0, 3, 0, 1, 2, 0, 3, 0]
     chroms = ["chr1", "1", "chrX", "X", "chrMT", "MT", "chrM", "chr22", "CHR2", "chrUn_1", "Chr3", "chrXY"]
     assert autosomal(pd.Series(chroms)).tolist() == [1, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0]
+
+
+def _class_by_definition(ref: str, alt: str) -> int:
+    """bcftools stats' classes, written from their definition on Python strings (1 ts, 2 tv, 3 indel, 0 other)."""
+    r, a = ref.upper(), alt.upper()
+    if len(ref) == 1 and len(alt) == 1 and r in "ACGT" and a in "ACGT" and r != a:
+        return 1 if {r, a} in ({"A", "G"}, {"C", "T"}) else 2
+    if len(ref) != len(alt) and alt and all(c in "ACGTN" for c in a):
+        return 3
+    return 0
+
+
+@given(st.lists(st.tuples(st.text("ACGTNacgtn*<>DEL.é", max_size=4), st.text("ACGTNacgtn*<>DEL.é", max_size=4)),
+                max_size=60))
+@settings(max_examples=60, deadline=None)
+def test_variant_classes_match_definition(pairs):
+    """The class kernel (one pass over UTF-8 bytes) agrees with the definition on any REF/ALT strings."""
+    ref, alt = [r for r, _ in pairs], [a for _, a in pairs]
+    assert variant_classes(ref, alt).tolist() == [_class_by_definition(r, a) for r, a in pairs]
 
 
 def test_store_variants_arrow_falls_back_to_shards(demo_store, tmp_path):

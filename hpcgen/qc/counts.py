@@ -291,8 +291,8 @@ def count_block(block: tuple[Any, ...], n_samples: int, vcl: np.ndarray, au: np.
     return vc, sc, h, single
 
 
-def compute_counts_store(store, vclass: np.ndarray, auto: np.ndarray, threads: int, block_variants: int,
-                         hardcalls: bool = True, read_ahead_mb: int = 512,
+def compute_counts_store(store, vclass: np.ndarray | Callable[[], np.ndarray], auto: np.ndarray, threads: int,
+                         block_variants: int, hardcalls: bool = True, read_ahead_mb: int = 512,
                          kernels_ready: Callable[[], Any] | None = None) -> QcCounts:
     """The same totals as :func:`compute_counts`, read straight from the store by pools of threads.
 
@@ -312,7 +312,10 @@ def compute_counts_store(store, vclass: np.ndarray, auto: np.ndarray, threads: i
     Parameters
     ----------
     store : hpcgen.store.GenotypeStore
-    vclass, auto : ndarray, uint8, shape (n_variants,)
+    vclass : ndarray, uint8, shape (n_variants,), or a callable returning it
+        A callable is called before the first count (the reads start without it): ``hpcgen qc`` passes the
+        result of the variant table's read, which then overlaps the first reads.
+    auto : ndarray, uint8, shape (n_variants,)
     threads : int
         Threads per pool.
     block_variants : int
@@ -363,7 +366,8 @@ def compute_counts_store(store, vclass: np.ndarray, auto: np.ndarray, threads: i
         try:
             if kernels_ready is not None:
                 kernels_ready()
-            vc, sc, h, single = count_block(block, n_smp, vclass[k:k + b - a], auto[k:k + b - a])
+            vcl = vclass() if callable(vclass) else vclass
+            vc, sc, h, single = count_block(block, n_smp, vcl[k:k + b - a], auto[k:k + b - a])
         finally:
             if buf is not None:
                 buffers.put(buf)

@@ -7,7 +7,7 @@ import json
 import logging
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +19,8 @@ from hpcgen.errors import InputError
 from hpcgen.fsutil import atomic_path, atomic_write_text, sha256_file
 
 if TYPE_CHECKING:
+    import queue
+
     import pandas as pd
     import pyarrow as pa
 
@@ -29,6 +31,11 @@ MANIFEST = "manifest.json"
 # the only columns with few distinct values: Parquet dictionary pages pay off there, while trying them on
 # every float column first cost 0.13 s of the 0.17 s write of a 200,000-variant table
 DICTIONARY_COLUMNS = ("chrom", "class", "ancestry", "pc")
+# min/max statistics where a reader selects rows (a region, a class, the passing variants, a sample): on the
+# 14 count and rate columns of the variant table they cost 0.01 s of its write and serve no filter
+STATISTICS_COLUMNS = ("chrom", "pos", "id", "class", "pass", "sample", "ancestry", "pc")
+# variants per slice of the variant table (one Parquet row group): written while the next one is computed
+VARIANT_SLICE_ROWS = 1 << 16
 
 
 def read_samples_sheet(path: str | os.PathLike, store_samples: np.ndarray,
@@ -67,24 +74,91 @@ def read_samples_sheet(path: str | os.PathLike, store_samples: np.ndarray,
     return anc.reindex(store_samples)
 
 
+def _parquet_options(names: list[str]) -> dict[str, Any]:
+    """Parquet writer options of a QC table with these columns: dictionary pages and min/max statistics
+    only where they serve (few distinct values; the columns a reader filters rows on)."""
+    return {"use_dictionary": [c for c in DICTIONARY_COLUMNS if c in names],
+            "write_statistics": [c for c in STATISTICS_COLUMNS if c in names]}
+
+
 def _write_table(df: "pa.Table | pd.DataFrame", out: Path, name: str, tsv: bool) -> list[Path]:
     """``name.parquet`` (and ``name.tsv``) in ``out``, atomically; an Arrow table is written without pandas."""
     import pyarrow as pa
 
     paths = [out / f"{name}.parquet"]
     names = df.column_names if isinstance(df, pa.Table) else list(df.columns)  # a Table's .columns are arrays
-    dictionary = [c for c in DICTIONARY_COLUMNS if c in names]
     with atomic_path(paths[0]) as tmp:
         if isinstance(df, pa.Table):
             import pyarrow.parquet as pq
 
-            pq.write_table(df, tmp, use_dictionary=dictionary)
+            pq.write_table(df, tmp, **_parquet_options(names))
         else:
-            df.to_parquet(tmp, index=False, use_dictionary=dictionary)
+            df.to_parquet(tmp, index=False, **_parquet_options(names))
     if tsv:
-        df = df.to_pandas() if isinstance(df, pa.Table) else df
-        paths.append(atomic_write_text(out / f"{name}.tsv", df.to_csv(sep="\t", index=False, float_format="%.10g")))
+        paths.append(_write_tsv(df, out, name))
     return paths
+
+
+def _write_tsv(df: "pa.Table | pd.DataFrame", out: Path, name: str) -> Path:
+    df = df.to_pandas() if hasattr(df, "to_pandas") else df
+    return atomic_write_text(out / f"{name}.tsv", df.to_csv(sep="\t", index=False, float_format="%.10g"))
+
+
+_ABANDONED = object()  # put in place of a slice: the table will not be finished, its file is not kept
+
+
+def _write_slices(slices: "queue.SimpleQueue", out: Path, name: str, tsv: bool) -> dict[str, str]:
+    """Write the tables taken from ``slices`` (until None) as the row groups of ``name.parquet`` in ``out``,
+    atomically; then, with ``tsv``, ``name.tsv``. Returns {file name: SHA-256}."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path, parts, writer = out / f"{name}.parquet", [], None
+    with atomic_path(path) as tmp:
+        try:
+            while (part := slices.get()) is not None:
+                if part is _ABANDONED:
+                    raise RuntimeError(f"{name} table abandoned: {path} not written")
+                writer = writer or pq.ParquetWriter(tmp, part.schema, **_parquet_options(part.column_names))
+                writer.write_table(part)
+                parts.append(part)
+        finally:
+            if writer is not None:
+                writer.close()
+    paths = [path, _write_tsv(pa.concat_tables(parts), out, name)] if tsv else [path]
+    return {p.name: sha256_file(p) for p in paths}
+
+
+def _variant_table_written(variants: "pa.Table", counts, vclass: np.ndarray, q, threads: int, out: Path,
+                           tsv: bool) -> "tuple[pa.Table, Future[dict[str, str]]]":
+    """The per-variant table (:func:`hpcgen.qc.tables.variant_table`) and the future of its files' hashes.
+
+    The table is computed in slices of VARIANT_SLICE_ROWS variants, and a writer thread encodes each
+    finished slice as one Parquet row group while the next is computed: Parquet encoding and SHA-256 release
+    the GIL, and the write is the longest step after counting (~0.07 s at 200,000 variants), so the two
+    overlap instead of following each other.
+    """
+    import queue
+
+    import pyarrow as pa
+
+    from hpcgen.qc.tables import variant_table
+
+    n = counts.variant.shape[0]
+    slices: queue.SimpleQueue = queue.SimpleQueue()
+    writer = ThreadPoolExecutor(1, thread_name_prefix="hpcgen-qc-write")
+    written = writer.submit(_write_slices, slices, out, "variants", tsv)
+    writer.shutdown(wait=False)  # the thread ends with its one job
+    parts = []
+    try:
+        for a in range(0, max(n, 1), VARIANT_SLICE_ROWS):  # one slice, empty, when there is no variant
+            parts.append(variant_table(variants, counts, vclass, q, threads=threads, rows=(a, min(n, a + VARIANT_SLICE_ROWS))))
+            slices.put(parts[-1])
+    except BaseException:
+        slices.put(_ABANDONED)
+        raise
+    slices.put(None)
+    return pa.concat_tables(parts), written
 
 
 def _write_hashed(df: "pa.Table | pd.DataFrame", out: Path, name: str, tsv: bool) -> dict[str, str]:
@@ -167,7 +241,7 @@ def run_qc(store_path: str | os.PathLike, out_dir: str | os.PathLike, *, config:
     from hpcgen.qc.annotate import autosomal, variant_classes
     from hpcgen.qc.compute import dask_context
     from hpcgen.qc.counts import compute_counts, compute_counts_store
-    from hpcgen.qc.tables import VARIANT_FIELDS, sample_table, variant_table
+    from hpcgen.qc.tables import VARIANT_FIELDS, sample_table
     from hpcgen.store import GenotypeStore
     from hpcgen.store.variant_index import store_variants_arrow
 
@@ -179,10 +253,18 @@ def run_qc(store_path: str | os.PathLike, out_dir: str | os.PathLike, *, config:
     t0 = time.perf_counter()
     store = GenotypeStore.open(store_path)
     ancestry = read_samples_sheet(samples_sheet, store.samples, id_mapping) if samples_sheet else None
-    # Arrow, not pandas: the default run never imports pandas (0.2-0.3 s); PCA, kinship, a samples sheet, the
-    # report and TSV convert where they need it; only the fields the tables show (not qual, filter, shard)
-    variants = store_variants_arrow(store, VARIANT_FIELDS)
-    vclass = variant_classes(variants.column("ref"), variants.column("alt"))
+
+    def read_variants() -> tuple[Any, np.ndarray]:
+        # Arrow, not pandas: the default run never imports pandas (0.2-0.3 s); PCA, kinship, a samples sheet,
+        # the report and TSV convert where they need it; only the fields the tables show (not qual, filter)
+        variants = store_variants_arrow(store, VARIANT_FIELDS)
+        return variants, variant_classes(variants.column("ref"), variants.column("alt"))
+
+    # on a thread: the Parquet decode and the class kernel release the GIL, so the variant table is read
+    # while the counting pass's first blocks are (its counts need the classes, its reads do not)
+    variants_read = ThreadPoolExecutor(1, thread_name_prefix="hpcgen-qc-variants")
+    variants_future = variants_read.submit(read_variants)
+    variants_read.shutdown(wait=False)
     # one contig per shard, in store order: its name decides for all its records
     auto = np.repeat(autosomal([s.chrom for s in store.shards]), [s.n_variants for s in store.shards])
     timings: dict[str, float] = {}
@@ -196,26 +278,24 @@ def run_qc(store_path: str | os.PathLike, out_dir: str | os.PathLike, *, config:
             # clusters, where its per-task overhead pays off, and, for a store without bit-planes, for cohorts
             # so wide that a block is capped below one store chunk (each task would decode whole chunks for a
             # few rows; Dask decodes a chunk once and splits it)
-            counts = compute_counts_store(store, vclass, auto, threads=ck["num_workers"], block_variants=block,
-                                          read_ahead_mb=q.row_memory_mb * ck["num_workers"], kernels_ready=warm.join)
-        elif planes:  # a Slurm profile: the same whole-row tasks on Dask workers
-            import dask
-
-            from hpcgen.qc.counts import count_graph_store
-
-            warm.join()
-            (counts,) = dask.compute(count_graph_store(store, vclass, auto, block), **ck)
+            counts = compute_counts_store(store, lambda: variants_future.result()[1], auto, threads=ck["num_workers"],
+                                          block_variants=block, read_ahead_mb=q.row_memory_mb * ck["num_workers"],
+                                          kernels_ready=warm.join)
+            variants, vclass = variants_future.result()
         else:
+            variants, vclass = variants_future.result()
             warm.join()
-            counts = compute_counts(genotype_blocks(store, cfg), vclass, auto, **ck)
+            if planes:  # a Slurm profile: the same whole-row tasks on Dask workers
+                import dask
+
+                from hpcgen.qc.counts import count_graph_store
+
+                (counts,) = dask.compute(count_graph_store(store, vclass, auto, block), **ck)
+            else:
+                counts = compute_counts(genotype_blocks(store, cfg), vclass, auto, **ck)
         warm.join()  # the HWE kernel below, even when no block was counted
         timings["counts_s"] = time.perf_counter() - t
-        vt = variant_table(variants, counts, vclass, q, threads=ck.get("num_workers", 1))
-        # written (and hashed) on a thread while the rest goes on: Parquet encoding and SHA-256 release the
-        # GIL, and this is the longest write (~0.08 s at 200,000 variants); the thread ends with its one job
-        writer = ThreadPoolExecutor(1, thread_name_prefix="hpcgen-qc-write")
-        vt_written = writer.submit(_write_hashed, vt, out, "variants", tsv)
-        writer.shutdown(wait=False)
+        vt, vt_written = _variant_table_written(variants, counts, vclass, q, ck.get("num_workers", 1), out, tsv)
         st = sample_table(store.samples, counts, store.n_variants, q)
         if ancestry is not None:
             st = st.to_pandas()

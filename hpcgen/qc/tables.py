@@ -43,7 +43,7 @@ def _variant_column(variants: Any, name: str) -> pa.Array | pa.ChunkedArray:
 
 
 def variant_table(variants: Any, counts: QcCounts, vclass: np.ndarray, cfg: QcConfig,
-                  threads: int = 1) -> pa.Table:
+                  threads: int = 1, rows: tuple[int, int] | None = None) -> pa.Table:
     """Per-variant QC table.
 
     Parameters
@@ -56,6 +56,9 @@ def variant_table(variants: Any, counts: QcCounts, vclass: np.ndarray, cfg: QcCo
         Thresholds for the flags and the HWE mid-p setting.
     threads : int
         Threads for the HWE tests.
+    rows : (start, stop), optional
+        The table of these variants only (all by default): ``hpcgen qc`` builds it in slices that are
+        written while the next is computed.
 
     Returns
     -------
@@ -64,7 +67,10 @@ def variant_table(variants: Any, counts: QcCounts, vclass: np.ndarray, cfg: QcCo
         hwe_log10p (-log10 p, exact even below 1e-308; float64), fail_call_rate, fail_maf, fail_hwe, pass (bool).
         ``.to_pandas()`` gives the frame pandas used to build (str, int64, float64 and bool columns).
     """
-    vc = counts.variant
+    start, stop = rows if rows is not None else (0, counts.variant.shape[0])
+    vc, vclass = counts.variant[start:stop], vclass[start:stop]
+    if rows is not None:
+        variants = variants.slice(start, stop - start) if isinstance(variants, pa.Table) else variants.iloc[start:stop]
     n_variants, n_samples = vc.shape[0], counts.sample.shape[0]
     cols: dict[str, Any] = {name: _variant_column(variants, name) for name in VARIANT_FIELDS}
     # from the four names' bytes: building 200,000 strings one by one costs 80 ms
