@@ -99,6 +99,45 @@ def safe_filename(name: str, max_len: int = 120) -> str:
     return cleaned
 
 
+class HashingWriter:
+    """A binary file opened for writing that hashes (SHA-256) what goes through it: the digest of a file
+    written once, without reading it back. For writers that take a file object (pyarrow's ParquetWriter)."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self._fh = open(path, "wb")
+        self._sha = hashlib.sha256()
+
+    def write(self, data) -> int:
+        self._sha.update(data)
+        return self._fh.write(data)
+
+    def tell(self) -> int:
+        return self._fh.tell()
+
+    def flush(self) -> None:
+        self._fh.flush()
+
+    def close(self) -> None:
+        self._fh.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._fh.closed
+
+    def writable(self) -> bool:
+        return True
+
+    def hexdigest(self) -> str:
+        """SHA-256 of the bytes written so far, as hex."""
+        return self._sha.hexdigest()
+
+    def __enter__(self) -> "HashingWriter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 def sha256_file(path: str | os.PathLike, chunk_bytes: int = 1 << 20) -> str:
     """Hex SHA-256 of a file's bytes."""
     h = hashlib.sha256()

@@ -4,6 +4,8 @@
 set -euo pipefail
 
 PKGS=(
+  # the interpreter's venv module and headers (the numba ahead-of-time build and DeepSpeed's op compile against them)
+  python3.11 python3.11-venv python3.11-dev
   # reference peers and real htslib test files
   bcftools tabix plink2 htslib-test
   # a real single-node Slurm with accounting

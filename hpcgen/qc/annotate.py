@@ -1,7 +1,8 @@
 """Per-variant facts the kernels need, derived from the variant table: class (Ti/Tv/indel) and autosome flag.
 
 Both work on the strings' bytes and offsets (:func:`hpcgen.arrowcols.string_buffers`): the class in one
-kernel pass (~1 ms for 200,000 records), the autosome flag once per run of one contig. Not pyarrow.compute:
+kernel pass (~1 ms for 200,000 records; :func:`hpcgen.store.variant_index.variant_classes`, where the
+variant index stores it), the autosome flag once per run of one contig. Not pyarrow.compute:
 importing it costs ~0.08 s (it wraps ~300 functions at import), and not pandas' string methods: importing
 pandas costs 0.2-0.3 s of an ``hpcgen qc`` that needs neither.
 """
@@ -12,26 +13,11 @@ from typing import Any
 import numpy as np
 
 from hpcgen.arrowcols import string_buffers
+from hpcgen.store.variant_index import variant_classes
+
+__all__ = ["autosomal", "variant_classes"]
 
 _NON_AUTOSOMES = {"X", "Y", "M", "MT", "XY"}
-
-
-def variant_classes(ref: Any, alt: Any) -> np.ndarray:
-    """Class of each biallelic record, as ``bcftools stats`` counts it (:mod:`hpcgen.kernels.variant_class`).
-
-    Parameters
-    ----------
-    ref, alt : Arrow string column, pandas Series or ndarray of str, shape (n_variants,)
-
-    Returns
-    -------
-    ndarray, uint8, shape (n_variants,)
-        CLASS_TS (A<->G, C<->T), CLASS_TV (other single-base substitutions), CLASS_INDEL (REF and ALT of
-        different lengths, ALT of bases only), CLASS_OTHER (MNPs, symbolic alleles, "*", a missing allele).
-    """
-    from hpcgen.aot import kernel
-
-    return kernel("variant_classes")(*string_buffers(ref), *string_buffers(alt))
 
 
 def _is_autosome(name: str) -> bool:

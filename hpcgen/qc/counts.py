@@ -174,6 +174,9 @@ class _Ready:
     def join(self, timeout: float | None = None) -> None:
         return None
 
+    def is_alive(self) -> bool:
+        return False
+
 
 def start_warm_up() -> Any:
     """Start :func:`warm_up_kernels` in a daemon thread, once per process; return it (``join`` waits).
@@ -291,7 +294,7 @@ def count_block(block: tuple[Any, ...], n_samples: int, vcl: np.ndarray, au: np.
     return vc, sc, h, single
 
 
-def compute_counts_store(store, vclass: np.ndarray | Callable[[], np.ndarray], auto: np.ndarray, threads: int,
+def compute_counts_store(store, vclass: np.ndarray, auto: np.ndarray, threads: int,
                          block_variants: int, hardcalls: bool = True, read_ahead_mb: int = 512,
                          kernels_ready: Callable[[], Any] | None = None) -> QcCounts:
     """The same totals as :func:`compute_counts`, read straight from the store by pools of threads.
@@ -303,19 +306,19 @@ def compute_counts_store(store, vclass: np.ndarray | Callable[[], np.ndarray], a
     counted with the fused int8 kernel, and the frequency-dependent sums finished on the same rows while they
     are in memory.
 
-    Reading and counting are two pools of ``threads`` threads: LZ4 chunks are decoded without the GIL,
-    and reads run ahead of the counts by up to ``read_ahead_mb`` of decoded blocks, so they also overlap
-    numba's start-up (``kernels_ready`` is called before the first count: pass the warm-up thread's
-    ``join``). Partials are added in task order, so float sums are the same from run to run.
-    ``hardcalls=False`` reads the int8 calls only (tests compare the two paths).
+    With the kernels loaded (``kernels_ready`` None: the ahead-of-time build), ``threads`` workers each read
+    a block and count it: the block is still in the core's cache when it is counted (LZ4 chunks are decoded
+    without the GIL), and two threads on two cores beat four (0.43 vs 0.47 s for a whole ``hpcgen qc`` at
+    5,000 x 200,000). While numba loads (``kernels_ready``: the warm-up thread's ``join``, called before the
+    first count), reading and counting are two pools instead, so that reads run ahead of the counts by up to
+    ``read_ahead_mb`` of decoded blocks during the ~0.7 s load. Partials are added in task order either way,
+    so float sums are the same from run to run. ``hardcalls=False`` reads the int8 calls only (tests compare
+    the two paths).
 
     Parameters
     ----------
     store : hpcgen.store.GenotypeStore
-    vclass : ndarray, uint8, shape (n_variants,), or a callable returning it
-        A callable is called before the first count (the reads start without it): ``hpcgen qc`` passes the
-        result of the variant table's read, which then overlaps the first reads.
-    auto : ndarray, uint8, shape (n_variants,)
+    vclass, auto : ndarray, uint8, shape (n_variants,)
     threads : int
         Threads per pool.
     block_variants : int
@@ -323,17 +326,18 @@ def compute_counts_store(store, vclass: np.ndarray | Callable[[], np.ndarray], a
     read_ahead_mb : int
         Decoded blocks (MB) read but not yet counted, at most about (at least one block per thread).
     kernels_ready : callable, optional
-        Blocks until the counting kernels are loaded.
+        Blocks until the counting kernels are loaded; None when they are.
     """
     import queue
     from collections import deque
-    from concurrent.futures import Future, ThreadPoolExecutor
+    from concurrent.futures import ThreadPoolExecutor
 
     n_smp = store.n_samples
     variant = np.zeros((store.n_variants, 8), dtype=np.int64)
     sample = np.zeros((n_smp, 11), dtype=np.int64)
     het = np.zeros((n_smp, 3), dtype=np.float64)
     singletons = np.zeros(n_smp, dtype=np.int64)
+    totals = QcCounts(variant=variant, sample=sample, het=het, singletons=singletons)
     tasks = _row_tasks(store, block_variants)
 
     def planes_held(task: Task) -> bool:
@@ -343,11 +347,12 @@ def compute_counts_store(store, vclass: np.ndarray | Callable[[], np.ndarray], a
         return (task[2] - task[1]) * row_bytes(store, planes_held(task))
 
     workers = max(1, threads)
+    fused = kernels_ready is None
     # the planes are decoded into a few reused buffers, not fresh memory per block: first touches of new
     # pages cost more than the decode on these VMs, and the peak stays a few blocks whatever the cohort
     plane_words = max((block_bytes(t) // 8 for t in tasks if planes_held(t)), default=0)
     buffers: queue.SimpleQueue = queue.SimpleQueue()
-    for _ in range(2 * workers + 1 if plane_words else 0):
+    for _ in range((workers + 1 if fused else 2 * workers + 1) if plane_words else 0):
         buffers.put(np.empty(plane_words, dtype=np.uint64))
 
     def read(task: Task) -> tuple[tuple[Any, ...], np.ndarray | None]:
@@ -360,19 +365,31 @@ def compute_counts_store(store, vclass: np.ndarray | Callable[[], np.ndarray], a
                 buffers.put(buf)
             raise
 
-    def count(task: Task, data: Future) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def count(task: Task, data: tuple[tuple[Any, ...], np.ndarray | None]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         i, a, b, k = task
-        block, buf = data.result()
+        block, buf = data
         try:
             if kernels_ready is not None:
                 kernels_ready()
-            vcl = vclass() if callable(vclass) else vclass
-            vc, sc, h, single = count_block(block, n_smp, vcl[k:k + b - a], auto[k:k + b - a])
+            vc, sc, h, single = count_block(block, n_smp, vclass[k:k + b - a], auto[k:k + b - a])
         finally:
             if buf is not None:
                 buffers.put(buf)
         variant[k:k + b - a] = vc
         return sc, h, single
+
+    if fused:
+        with ThreadPoolExecutor(workers, thread_name_prefix="hpcgen-qc-count") as pool:
+            # a worker holds one buffer at a time; at most 2 x workers partials wait to be added (each has
+            # a row per sample: bounded memory for wide cohorts)
+            done: deque = deque()  # in task order
+            for task in tasks:
+                if len(done) >= 2 * workers:
+                    _add(done.popleft().result(), sample, het, singletons)
+                done.append(pool.submit(lambda t: count(t, read(t)), task))
+            while done:
+                _add(done.popleft().result(), sample, het, singletons)
+        return totals
 
     budget = max(1, read_ahead_mb) << 20
     with ThreadPoolExecutor(workers, thread_name_prefix="hpcgen-qc-read") as readers, \
@@ -385,11 +402,12 @@ def compute_counts_store(store, vclass: np.ndarray | Callable[[], np.ndarray], a
                 done, freed = pending.popleft()
                 _add(done.result(), sample, het, singletons)
                 ahead -= freed
-            pending.append((counters.submit(count, task, readers.submit(read, task)), size))
+            read_future = readers.submit(read, task)
+            pending.append((counters.submit(lambda t, f: count(t, f.result()), task, read_future), size))
             ahead += size
         while pending:
             _add(pending.popleft()[0].result(), sample, het, singletons)
-    return QcCounts(variant=variant, sample=sample, het=het, singletons=singletons)
+    return totals
 
 
 def _store_task(store_path: str, task: Task, vcl: np.ndarray, au: np.ndarray) -> tuple[np.ndarray, ...]:

@@ -6,17 +6,18 @@ import hashlib
 import json
 import logging
 import os
+import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
 from hpcgen import __version__
 from hpcgen.config import HpcgenConfig, load_config
 from hpcgen.errors import InputError
-from hpcgen.fsutil import atomic_path, atomic_write_text, sha256_file
+from hpcgen.fsutil import HashingWriter, atomic_path, atomic_write_text, sha256_file
 
 if TYPE_CHECKING:
     import queue
@@ -34,8 +35,10 @@ DICTIONARY_COLUMNS = ("chrom", "class", "ancestry", "pc")
 # min/max statistics where a reader selects rows (a region, a class, the passing variants, a sample): on the
 # 14 count and rate columns of the variant table they cost 0.01 s of its write and serve no filter
 STATISTICS_COLUMNS = ("chrom", "pos", "id", "class", "pass", "sample", "ancestry", "pc")
+# what a QC run writes besides the manifest (tables as .parquet, and .tsv on request)
+OUTPUT_NAMES = ("variants", "samples", "pca", "pca_eigenvalues", "kinship", "qc_report.html")
 # variants per slice of the variant table (one Parquet row group): written while the next one is computed
-VARIANT_SLICE_ROWS = 1 << 16
+VARIANT_SLICE_ROWS = 1 << 15
 
 
 def read_samples_sheet(path: str | os.PathLike, store_samples: np.ndarray,
@@ -74,6 +77,22 @@ def read_samples_sheet(path: str | os.PathLike, store_samples: np.ndarray,
     return anc.reindex(store_samples)
 
 
+def _remove_outputs_in_background(out: Path) -> "threading.Thread":
+    """Delete a previous run's outputs in ``out`` (the manifest is already gone: the folder reads as
+    incomplete) on a thread; join it before this run writes its first output. Freeing a replaced file's
+    blocks costs ~6 ms for the 8.5 MB variant table of 200,000 variants, paid by the rename at the end of
+    the run otherwise. Only the files a QC run writes are deleted."""
+
+    def remove() -> None:
+        for name in OUTPUT_NAMES:
+            for suffix in (".parquet", ".tsv") if "." not in name else ("",):
+                (out / f"{name}{suffix}").unlink(missing_ok=True)
+
+    thread = threading.Thread(target=remove, name="hpcgen-qc-clean", daemon=True)
+    thread.start()
+    return thread
+
+
 def _parquet_options(names: list[str]) -> dict[str, Any]:
     """Parquet writer options of a QC table with these columns: dictionary pages and min/max statistics
     only where they serve (few distinct values; the columns a reader filters rows on)."""
@@ -107,36 +126,44 @@ def _write_tsv(df: "pa.Table | pd.DataFrame", out: Path, name: str) -> Path:
 _ABANDONED = object()  # put in place of a slice: the table will not be finished, its file is not kept
 
 
-def _write_slices(slices: "queue.SimpleQueue", out: Path, name: str, tsv: bool) -> dict[str, str]:
+def _write_slices(slices: "queue.SimpleQueue", out: Path, name: str, tsv: bool,
+                  before_writing: Callable[[], Any]) -> dict[str, str]:
     """Write the tables taken from ``slices`` (until None) as the row groups of ``name.parquet`` in ``out``,
-    atomically; then, with ``tsv``, ``name.tsv``. Returns {file name: SHA-256}."""
+    atomically; then, with ``tsv``, ``name.tsv``. ``before_writing`` is called first (the removal of the
+    previous outputs). Returns {file name: SHA-256}."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    before_writing()
     path, parts, writer = out / f"{name}.parquet", [], None
-    with atomic_path(path) as tmp:
+    with atomic_path(path) as tmp, HashingWriter(tmp) as sink:  # hashed as written, not read back
         try:
             while (part := slices.get()) is not None:
                 if part is _ABANDONED:
                     raise RuntimeError(f"{name} table abandoned: {path} not written")
-                writer = writer or pq.ParquetWriter(tmp, part.schema, **_parquet_options(part.column_names))
+                writer = writer or pq.ParquetWriter(sink, part.schema, **_parquet_options(part.column_names))
                 writer.write_table(part)
                 parts.append(part)
         finally:
             if writer is not None:
                 writer.close()
-    paths = [path, _write_tsv(pa.concat_tables(parts), out, name)] if tsv else [path]
-    return {p.name: sha256_file(p) for p in paths}
+    hashes = {path.name: sink.hexdigest()}
+    if tsv:
+        tsv_path = _write_tsv(pa.concat_tables(parts), out, name)
+        hashes[tsv_path.name] = sha256_file(tsv_path)
+    return hashes
 
 
-def _variant_table_written(variants: "pa.Table", counts, vclass: np.ndarray, q, threads: int, out: Path,
-                           tsv: bool) -> "tuple[pa.Table, Future[dict[str, str]]]":
+def _variant_table_written(variants: "pa.Table", counts, vclass: np.ndarray, q, out: Path, tsv: bool,
+                           before_writing: Callable[[], Any]) -> "tuple[pa.Table, Future[dict[str, str]]]":
     """The per-variant table (:func:`hpcgen.qc.tables.variant_table`) and the future of its files' hashes.
 
     The table is computed in slices of VARIANT_SLICE_ROWS variants, and a writer thread encodes each
-    finished slice as one Parquet row group while the next is computed: Parquet encoding and SHA-256 release
-    the GIL, and the write is the longest step after counting (~0.07 s at 200,000 variants), so the two
-    overlap instead of following each other.
+    finished slice as one Parquet row group while the next is computed: Parquet encoding releases the GIL,
+    and the write is the longest step after counting (~0.07 s at 200,000 variants), so the two overlap
+    instead of following each other. The writer is then the longer of the two: a slice's HWE tests run on
+    this thread alone, leaving the other core to the encoding. (Feeding the slices from the counting pass
+    as its rows finish was slower: the pass already keeps both cores busy.)
     """
     import queue
 
@@ -147,12 +174,12 @@ def _variant_table_written(variants: "pa.Table", counts, vclass: np.ndarray, q, 
     n = counts.variant.shape[0]
     slices: queue.SimpleQueue = queue.SimpleQueue()
     writer = ThreadPoolExecutor(1, thread_name_prefix="hpcgen-qc-write")
-    written = writer.submit(_write_slices, slices, out, "variants", tsv)
+    written = writer.submit(_write_slices, slices, out, "variants", tsv, before_writing)
     writer.shutdown(wait=False)  # the thread ends with its one job
     parts = []
     try:
         for a in range(0, max(n, 1), VARIANT_SLICE_ROWS):  # one slice, empty, when there is no variant
-            parts.append(variant_table(variants, counts, vclass, q, threads=threads, rows=(a, min(n, a + VARIANT_SLICE_ROWS))))
+            parts.append(variant_table(variants, counts, vclass, q, threads=1, rows=(a, min(n, a + VARIANT_SLICE_ROWS))))
             slices.put(parts[-1])
     except BaseException:
         slices.put(_ABANDONED)
@@ -238,32 +265,30 @@ def run_qc(store_path: str | os.PathLike, out_dir: str | os.PathLike, *, config:
     # numba's import and cache load (~0.7 s) overlap the variant table read and the first block reads
     warm = start_warm_up()
     from hpcgen.arrowcols import to_numpy
-    from hpcgen.qc.annotate import autosomal, variant_classes
+    from hpcgen.qc.annotate import autosomal
     from hpcgen.qc.compute import dask_context
     from hpcgen.qc.counts import compute_counts, compute_counts_store
     from hpcgen.qc.tables import VARIANT_FIELDS, sample_table
     from hpcgen.store import GenotypeStore
-    from hpcgen.store.variant_index import store_variants_arrow
+    from hpcgen.store.variant_index import store_variant_classes, store_variants_arrow
 
     cfg = config if isinstance(config, HpcgenConfig) else load_config(config)
     q = cfg.qc
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / MANIFEST).unlink(missing_ok=True)
+    cleaning = _remove_outputs_in_background(out)
     t0 = time.perf_counter()
     store = GenotypeStore.open(store_path)
     ancestry = read_samples_sheet(samples_sheet, store.samples, id_mapping) if samples_sheet else None
 
-    def read_variants() -> tuple[Any, np.ndarray]:
-        # Arrow, not pandas: the default run never imports pandas (0.2-0.3 s); PCA, kinship, a samples sheet,
-        # the report and TSV convert where they need it; only the fields the tables show (not qual, filter)
-        variants = store_variants_arrow(store, VARIANT_FIELDS)
-        return variants, variant_classes(variants.column("ref"), variants.column("alt"))
-
-    # on a thread: the Parquet decode and the class kernel release the GIL, so the variant table is read
-    # while the counting pass's first blocks are (its counts need the classes, its reads do not)
+    # the counting kernels need each variant's class (the variant index holds it: one uint8 column), the
+    # tables the variant fields: those are read on a thread (Parquet decoding releases the GIL) while the
+    # counting pass runs. Arrow, not pandas: the default run never imports pandas (0.2-0.3 s); PCA, kinship,
+    # a samples sheet, the report and TSV convert where they need it; only the fields the tables show
+    vclass = store_variant_classes(store)
     variants_read = ThreadPoolExecutor(1, thread_name_prefix="hpcgen-qc-variants")
-    variants_future = variants_read.submit(read_variants)
+    variants_future = variants_read.submit(store_variants_arrow, store, VARIANT_FIELDS)
     variants_read.shutdown(wait=False)
     # one contig per shard, in store order: its name decides for all its records
     auto = np.repeat(autosomal([s.chrom for s in store.shards]), [s.n_variants for s in store.shards])
@@ -273,17 +298,14 @@ def run_qc(store_path: str | os.PathLike, out_dir: str | os.PathLike, *, config:
         planes = _has_planes(store)
         block = _row_variants(store, cfg, planes)
         if ck.get("scheduler") == "threads" and (planes or block >= min(store.chunk_variants, store.n_variants)):
-            # in-process: thread pools read whole rows straight from the store (GIL-free LZ4 decode, reads
-            # running ahead while numba loads) and count them with nogil kernels; the Dask graph is for
-            # clusters, where its per-task overhead pays off, and, for a store without bit-planes, for cohorts
-            # so wide that a block is capped below one store chunk (each task would decode whole chunks for a
-            # few rows; Dask decodes a chunk once and splits it)
-            counts = compute_counts_store(store, lambda: variants_future.result()[1], auto, threads=ck["num_workers"],
-                                          block_variants=block, read_ahead_mb=q.row_memory_mb * ck["num_workers"],
-                                          kernels_ready=warm.join)
-            variants, vclass = variants_future.result()
+            # in-process: thread pools read whole rows straight from the store (GIL-free LZ4 decode) and count
+            # them with nogil kernels; the Dask graph is for clusters, where its per-task overhead pays off,
+            # and, for a store without bit-planes, for cohorts so wide that a block is capped below one store
+            # chunk (each task would decode whole chunks for a few rows; Dask decodes a chunk once and splits it)
+            counts = compute_counts_store(store, vclass, auto, threads=ck["num_workers"], block_variants=block,
+                                          read_ahead_mb=q.row_memory_mb * ck["num_workers"],
+                                          kernels_ready=warm.join if warm.is_alive() else None)
         else:
-            variants, vclass = variants_future.result()
             warm.join()
             if planes:  # a Slurm profile: the same whole-row tasks on Dask workers
                 import dask
@@ -295,7 +317,8 @@ def run_qc(store_path: str | os.PathLike, out_dir: str | os.PathLike, *, config:
                 counts = compute_counts(genotype_blocks(store, cfg), vclass, auto, **ck)
         warm.join()  # the HWE kernel below, even when no block was counted
         timings["counts_s"] = time.perf_counter() - t
-        vt, vt_written = _variant_table_written(variants, counts, vclass, q, ck.get("num_workers", 1), out, tsv)
+        vt, vt_written = _variant_table_written(variants_future.result(), counts, vclass, q, out, tsv, cleaning.join)
+        cleaning.join()  # before the other outputs appear
         st = sample_table(store.samples, counts, store.n_variants, q)
         if ancestry is not None:
             st = st.to_pandas()
