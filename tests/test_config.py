@@ -61,3 +61,38 @@ def test_cli_version_and_help():
     proc = run_hpcgen("--version", check=True)
     assert "hpcgen" in proc.stdout
     assert "ingest" in run_hpcgen("--help", check=True).stdout
+
+
+@pytest.mark.parametrize("data,key", [
+    ({"qc": {"kinship": 1}}, "qc.kinship"),            # an int is not a bool
+    ({"qc": {"threads": True}}, "qc.threads"),         # nor a bool an int
+    ({"qc": {"min_maf": "0.1"}}, "qc.min_maf"),        # nor a string a number
+    ({"qc": {"min_maf": 0.7}}, "qc.min_maf"),          # above its bound
+    ({"report": {"formats": []}}, "report.formats"),   # a list's minimum length
+    ({"report": {"formats": ["html", "docx"]}}, "report.formats.1"),
+    ({"qc": 3}, "qc"),
+    ({"surprise": {}}, "surprise"),
+])
+def test_strict_values_and_the_key_named(data, key):
+    with pytest.raises(InputError) as err:
+        validate_config(data)
+    assert f"config key '{key}'" in str(err.value)
+
+
+def test_integers_are_numbers_and_defaults_are_fresh():
+    cfg = validate_config({"qc": {"min_maf": 0}, "model": {"hidden": [8]}})
+    assert cfg.qc.min_maf == 0.0 and isinstance(cfg.qc.min_maf, float)
+    assert HpcgenConfig().model.hidden == [32, 16]  # a default list is not shared with the instance above
+
+
+def test_profile_keys_checked_and_frozen(tmp_path):
+    from hpcgen.dispatch.profiles import load_profile
+
+    profile = load_profile("devcluster")
+    with pytest.raises(AttributeError):
+        profile.max_time_min = 5
+    bad = tmp_path / "bad.yaml"
+    text = (REPO / "slurm" / "profiles" / "devcluster.yaml").read_text()
+    bad.write_text(text.replace("energy:", "energy:\n  watts_per_tpu: 3", 1))
+    with pytest.raises(InputError, match=r"profile key 'energy\.watts_per_tpu': unknown key"):
+        load_profile(bad)
