@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -112,6 +113,44 @@ def test_variant_classes_match_definition(pairs):
     """The class kernel (one pass over UTF-8 bytes) agrees with the definition on any REF/ALT strings."""
     ref, alt = [r for r, _ in pairs], [a for _, a in pairs]
     assert variant_classes(ref, alt).tolist() == [_class_by_definition(r, a) for r, a in pairs]
+
+
+def test_variant_classes_from_an_index_with_or_without_the_class_column(demo_store, tmp_path):
+    """The index's class column is what the kernel gives from REF/ALT; an index written before the column
+    existed still serves (classes computed, same QC tables), and ``hpcgen store reindex`` adds the column."""
+    import shutil
+
+    import pyarrow.parquet as pq
+
+    from conftest import run_hpcgen
+    from hpcgen.qc.run import run_qc
+    from hpcgen.store import GenotypeStore
+    from hpcgen.store.variant_index import CLASS_COLUMN, INDEX_COLUMNS, store_variant_classes
+
+    store = GenotypeStore.open(demo_store)
+    frame = store.variants()
+    assert list(frame.columns) == list(INDEX_COLUMNS)  # variants() does not return the class
+    want = variant_classes(frame["ref"], frame["alt"])
+    assert (want == 1).sum() > 100 and (want == 2).sum() > 100
+    np.testing.assert_array_equal(store_variant_classes(store), want)
+
+    copy = tmp_path / "store"
+    shutil.copytree(demo_store, copy)  # copies the files' times: the chunk index stays valid
+    index = copy / "variants.parquet"
+    table = pq.read_table(index)
+    assert CLASS_COLUMN in table.column_names
+    pq.write_table(table.drop_columns([CLASS_COLUMN]), index)  # as written before 5 Dec
+    old = GenotypeStore.open(copy)
+    np.testing.assert_array_equal(store_variant_classes(old), want)
+    cfg = tmp_path / "tables.yaml"
+    cfg.write_text(yaml.safe_dump(TABLES_ONLY))
+    new_m = run_qc(demo_store, tmp_path / "qc_new", config=cfg)
+    old_m = run_qc(copy, tmp_path / "qc_old", config=cfg)
+    assert new_m["summary"] == old_m["summary"]
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "qc_new" / "variants.parquet"),
+                                  pd.read_parquet(tmp_path / "qc_old" / "variants.parquet"), check_exact=True)
+    assert run_hpcgen("store", "reindex", str(copy)).returncode == 0
+    assert CLASS_COLUMN in pq.read_schema(index).names
 
 
 def test_store_variants_arrow_falls_back_to_shards(demo_store, tmp_path):
