@@ -216,3 +216,19 @@ def test_variant_table_in_slices_equals_whole(demo_store, tmp_path, monkeypatch)
     while any((tmp_path / "failed").iterdir()) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert sorted(p.name for p in (tmp_path / "failed").iterdir()) == []
+
+
+def test_rerun_removes_the_previous_outputs_only(demo_store, tmp_path):
+    """A rerun that writes fewer outputs leaves none of the previous run's behind (they would not match its
+    manifest); a file the user put in the folder stays."""
+    from hpcgen.qc.run import run_qc
+
+    out = tmp_path / "qc"
+    out.mkdir()
+    for name in ("qc_report.html", "kinship.parquet", "pca.tsv", "variants.tsv", "notes.txt"):
+        (out / name).write_text("from an earlier run\n")
+    cfg = tmp_path / "tables.yaml"
+    cfg.write_text(yaml.safe_dump(TABLES_ONLY))
+    manifest = run_qc(demo_store, out, config=cfg)
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "notes.txt", "samples.parquet", "variants.parquet"]
+    assert set(manifest["outputs"]) == {"samples.parquet", "variants.parquet"}

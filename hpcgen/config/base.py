@@ -45,11 +45,11 @@ def convert(data: Any, cls: type[T], what: str, source: str) -> T:
     try:
         return msgspec.convert(data, cls, strict=True)
     except msgspec.ValidationError as exc:
-        key, msg = error_key(str(exc))
+        key, msg = _error_key(str(exc))
         raise InputError(f"{what} key '{key}': {msg}", source) from None
 
 
-def error_key(text: str) -> tuple[str, str]:
+def _error_key(text: str) -> tuple[str, str]:
     """(dotted key, message) of a msgspec validation error's text; ``(top level)`` for the root.
 
     An unknown field is named by its own path ("qc.min_mafx": "unknown key"), not its section's.

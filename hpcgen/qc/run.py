@@ -383,8 +383,6 @@ def run_qc(store_path: str | os.PathLike, out_dir: str | os.PathLike, *, config:
 
         html = render_report(_frame(vt), _frame(st), pcs, eigen, kin, summary, q)
         hashes |= _write_hashed_text(out / "qc_report.html", html)
-    else:
-        (out / "qc_report.html").unlink(missing_ok=True)
     timings["total_s"] = time.perf_counter() - t0
     manifest = {
         "schema": SCHEMA, "hpcgen_version": __version__,
