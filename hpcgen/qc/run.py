@@ -93,11 +93,23 @@ def _remove_outputs_in_background(out: Path) -> "threading.Thread":
     return thread
 
 
-def _parquet_options(names: list[str]) -> dict[str, Any]:
-    """Parquet writer options of a QC table with these columns: dictionary pages and min/max statistics
-    only where they serve (few distinct values; the columns a reader filters rows on)."""
-    return {"use_dictionary": [c for c in DICTIONARY_COLUMNS if c in names],
-            "write_statistics": [c for c in STATISTICS_COLUMNS if c in names]}
+def _parquet_options(names: list[str], integers: list[str]) -> dict[str, Any]:
+    """Parquet writer options of a QC table with these columns (``integers``: its integer ones): dictionary
+    pages and min/max statistics only where they serve (few distinct values; the columns a reader filters
+    rows on), and the integers delta-encoded (DELTA_BINARY_PACKED: counts and positions take a few bits each;
+    the variant table's write is 6 ms faster and 17% smaller than with plain 8-byte values)."""
+    dictionary = [c for c in DICTIONARY_COLUMNS if c in names]
+    return {"use_dictionary": dictionary,
+            "write_statistics": [c for c in STATISTICS_COLUMNS if c in names],
+            "column_encoding": {c: "DELTA_BINARY_PACKED" for c in integers if c not in dictionary}}
+
+
+def _integer_columns(df: "pa.Table | pd.DataFrame") -> list[str]:
+    if hasattr(df, "schema") and hasattr(df, "column_names"):  # an Arrow table
+        import pyarrow as pa
+
+        return [f.name for f in df.schema if pa.types.is_integer(f.type)]
+    return [c for c, t in df.dtypes.items() if t.kind in "iu"]
 
 
 def _write_table(df: "pa.Table | pd.DataFrame", out: Path, name: str, tsv: bool) -> list[Path]:
@@ -110,9 +122,9 @@ def _write_table(df: "pa.Table | pd.DataFrame", out: Path, name: str, tsv: bool)
         if isinstance(df, pa.Table):
             import pyarrow.parquet as pq
 
-            pq.write_table(df, tmp, **_parquet_options(names))
+            pq.write_table(df, tmp, **_parquet_options(names, _integer_columns(df)))
         else:
-            df.to_parquet(tmp, index=False, **_parquet_options(names))
+            df.to_parquet(tmp, index=False, **_parquet_options(names, _integer_columns(df)))
     if tsv:
         paths.append(_write_tsv(df, out, name))
     return paths
@@ -141,7 +153,8 @@ def _write_slices(slices: "queue.SimpleQueue", out: Path, name: str, tsv: bool,
             while (part := slices.get()) is not None:
                 if part is _ABANDONED:
                     raise RuntimeError(f"{name} table abandoned: {path} not written")
-                writer = writer or pq.ParquetWriter(sink, part.schema, **_parquet_options(part.column_names))
+                writer = writer or pq.ParquetWriter(sink, part.schema,
+                                                    **_parquet_options(part.column_names, _integer_columns(part)))
                 writer.write_table(part)
                 parts.append(part)
         finally:
