@@ -8,7 +8,8 @@ import hdf5plugin
 import numpy as np
 import pytest
 
-from hpcgen.store.reader import decode_lz4_chunk, read_rows_fast
+from hpcgen.store.lz4chunk import decode_lz4_chunk
+from hpcgen.store.reader import read_rows_fast
 
 
 @pytest.mark.parametrize("codec", ["lz4", "zstd"])

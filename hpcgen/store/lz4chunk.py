@@ -46,6 +46,11 @@ def _lz4_decompress():
     return _lz4_state["fn"]
 
 
+def lz4_available() -> bool:
+    """The system liblz4 could be loaded: LZ4 chunks can be decoded here, without HDF5."""
+    return _lz4_decompress() is not None
+
+
 def decode_lz4_chunk(raw: bytes | bytearray, out: np.ndarray) -> bool:
     """Decode one chunk written by the HDF5 LZ4 filter into ``out`` (C-contiguous, its exact size).
 

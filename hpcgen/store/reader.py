@@ -16,7 +16,7 @@ import numpy as np
 
 from hpcgen.errors import InputError
 from hpcgen.store import schema as S
-from hpcgen.store.lz4chunk import LZ4_FILTER_ID, _lz4_decompress, decode_lz4_chunk  # noqa: F401  (re-exported)
+from hpcgen.store.lz4chunk import LZ4_FILTER_ID, decode_lz4_chunk, lz4_available
 from hpcgen.store.manifest import read_manifest
 from hpcgen.store.regions import normalize_contig, parse_region  # noqa: F401  (re-exported)
 from hpcgen.store.schema import ShardInfo
@@ -141,7 +141,7 @@ def read_rows_fast(ds, a: int, b: int, out: np.ndarray) -> None:
     when the dataset is not LZ4-compressed alone).
     """
     chunks = ds.chunks
-    if chunks is None or ds.ndim != 3 or list(ds._filters) != [LZ4_FILTER_ID] or _lz4_decompress() is None:
+    if chunks is None or ds.ndim != 3 or list(ds._filters) != [LZ4_FILTER_ID] or not lz4_available():
         ds.read_direct(out, np.s_[a:b], np.s_[0:b - a])
         return
     cv, cs, cp = chunks
@@ -179,7 +179,7 @@ def _lz4_whole_rows(fid, did, a: int, b: int, out: np.ndarray) -> bool:
     Applies when every chunk holds whole rows (all of axes 1 and 2) and LZ4 is the only filter.
     """
     h5py = S.h5py_module()
-    if _lz4_decompress() is None or not out.flags.c_contiguous:
+    if not lz4_available() or not out.flags.c_contiguous:
         return False
     plist = did.get_create_plist()
     if plist.get_layout() != h5py.h5d.CHUNKED or plist.get_nfilters() != 1 or str(plist.get_filter(0)[0]) != LZ4_FILTER_ID:
@@ -558,13 +558,13 @@ class GenotypeStore:
             raise InputError(f"field {name!r} is not in this store", self.path)
         return self._dask(S.CALL_FIELDS[name], (), np.int32, -1)
 
-    def verify(self) -> list[str]:
-        """Files (shards, variant index, chunk index) whose SHA-256 differs from the manifest's (empty when the
-        store is intact)."""
+    def verify(self, indexes: bool = True) -> list[str]:
+        """Files (shards, and with ``indexes`` the variant index and chunk index) whose SHA-256 differs from the
+        manifest's (empty when the store is intact)."""
         from hpcgen.fsutil import sha256_file
 
         bad = [s.file for s in self.shards if sha256_file(self.path / s.file) != s.sha256]
-        for entry in (self.manifest.get("variant_index"), self.manifest.get("chunk_index")):
+        for entry in (self.manifest.get("variant_index"), self.manifest.get("chunk_index")) if indexes else ():
             if entry and (not (self.path / entry["file"]).is_file() or sha256_file(self.path / entry["file"]) != entry["sha256"]):
                 bad.append(entry["file"])
         return bad
