@@ -174,9 +174,9 @@ def _variant_table_written(variants: "pa.Table", counts, vclass: np.ndarray, q, 
     The table is computed in slices of VARIANT_SLICE_ROWS variants, and a writer thread encodes each
     finished slice as one Parquet row group while the next is computed: Parquet encoding releases the GIL,
     and the write is the longest step after counting (~0.07 s at 200,000 variants), so the two overlap
-    instead of following each other. The writer is then the longer of the two: a slice's HWE tests run on
-    this thread alone, leaving the other core to the encoding. (Feeding the slices from the counting pass
-    as its rows finish was slower: the pass already keeps both cores busy.)
+    instead of following each other. The writer is then the longer of the two: a slice (its HWE tests
+    included) is computed on this thread alone, leaving the other core to the encoding. (Feeding the slices
+    from the counting pass as its rows finish was slower: the pass already keeps both cores busy.)
     """
     import queue
 
@@ -192,7 +192,7 @@ def _variant_table_written(variants: "pa.Table", counts, vclass: np.ndarray, q, 
     parts = []
     try:
         for a in range(0, max(n, 1), VARIANT_SLICE_ROWS):  # one slice, empty, when there is no variant
-            parts.append(variant_table(variants, counts, vclass, q, threads=1, rows=(a, min(n, a + VARIANT_SLICE_ROWS))))
+            parts.append(variant_table(variants, counts, vclass, q, rows=(a, min(n, a + VARIANT_SLICE_ROWS))))
             slices.put(parts[-1])
     except BaseException:
         slices.put(_ABANDONED)

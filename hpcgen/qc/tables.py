@@ -22,19 +22,6 @@ _CLASS_NAMES = np.array(["other", "snv_ts", "snv_tv", "indel"])
 VARIANT_FIELDS = ("chrom", "pos", "id", "ref", "alt")
 
 
-def _hwe_lnp(het: np.ndarray, hom_ref: np.ndarray, hom_alt: np.ndarray, midp: bool, threads: int) -> np.ndarray:
-    """ln p of the exact HWE test per variant, the array cut in ``threads`` parts run on threads (nogil kernel)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from hpcgen.aot import kernel
-
-    hwe_lnp_array = kernel("hwe_lnp_array")
-    edges = np.linspace(0, len(het), max(1, min(threads, len(het) // 10_000 + 1)) + 1).astype(np.int64)
-    with ThreadPoolExecutor(len(edges) - 1) as pool:
-        out = list(pool.map(lambda a, b: hwe_lnp_array(het[a:b], hom_ref[a:b], hom_alt[a:b], midp), edges[:-1], edges[1:]))
-    return np.concatenate(out)
-
-
 def _variant_column(variants: Any, name: str) -> pa.Array | pa.ChunkedArray:
     """One store variant column as Arrow; strings as ``large_string``, the type pandas' str dtype writes
     (not by ``.cast``: that imports pyarrow.compute, ~0.03-0.08 s)."""
@@ -43,7 +30,7 @@ def _variant_column(variants: Any, name: str) -> pa.Array | pa.ChunkedArray:
 
 
 def variant_table(variants: Any, counts: QcCounts, vclass: np.ndarray, cfg: QcConfig,
-                  threads: int = 1, rows: tuple[int, int] | None = None) -> pa.Table:
+                  rows: tuple[int, int] | None = None) -> pa.Table:
     """Per-variant QC table.
 
     Parameters
@@ -54,8 +41,6 @@ def variant_table(variants: Any, counts: QcCounts, vclass: np.ndarray, cfg: QcCo
     vclass : ndarray, uint8, shape (n_variants,)
     cfg : QcConfig
         Thresholds for the flags and the HWE mid-p setting.
-    threads : int
-        Threads for the HWE tests.
     rows : (start, stop), optional
         The table of these variants only (all by default): ``hpcgen qc`` builds it in slices that are
         written while the next is computed.
@@ -84,7 +69,10 @@ def variant_table(variants: Any, counts: QcCounts, vclass: np.ndarray, cfg: QcCo
         af = np.where(vc[:, K.V_AN] > 0, vc[:, K.V_AC] / vc[:, K.V_AN], np.nan)
         maf = np.minimum(af, 1.0 - af)
         cols.update(call_rate=call_rate, af=af, maf=maf, het_rate=np.where(dip > 0, vc[:, K.V_HET] / dip, np.nan))
-    lnp = _hwe_lnp(vc[:, K.V_HET].copy(), vc[:, K.V_HOM_REF].copy(), vc[:, K.V_HOM_ALT].copy(), cfg.hwe_midp, threads)
+    from hpcgen.aot import kernel
+
+    # ln p of the exact test (nogil kernel); its wrapper makes the strided count columns contiguous
+    lnp = kernel("hwe_lnp_array")(vc[:, K.V_HET], vc[:, K.V_HOM_REF], vc[:, K.V_HOM_ALT], cfg.hwe_midp)
     cols["hwe_p"] = np.exp(lnp)
     cols["hwe_log10p"] = -lnp / np.log(10.0)
     fail_call_rate = ~(call_rate >= cfg.min_call_rate)
