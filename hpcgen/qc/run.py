@@ -10,7 +10,7 @@ import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -104,35 +104,42 @@ def _parquet_options(names: list[str], integers: list[str]) -> dict[str, Any]:
             "column_encoding": {c: "DELTA_BINARY_PACKED" for c in integers if c not in dictionary}}
 
 
-def _integer_columns(df: "pa.Table | pd.DataFrame") -> list[str]:
-    if hasattr(df, "schema") and hasattr(df, "column_names"):  # an Arrow table
-        import pyarrow as pa
+def _write_parquet(parts: "Iterable[pa.Table]", path: Path) -> tuple[str, list]:
+    """Write the Arrow tables of ``parts`` (one schema) as the row groups of ``path``, atomically, hashed as
+    the bytes go out (not read back); return (SHA-256, the tables). Nothing is kept if ``parts`` raises."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
-        return [f.name for f in df.schema if pa.types.is_integer(f.type)]
-    return [c for c, t in df.dtypes.items() if t.kind in "iu"]
+    kept, writer = [], None
+    with atomic_path(path) as tmp, HashingWriter(tmp) as sink:
+        try:
+            for part in parts:
+                if writer is None:
+                    integers = [f.name for f in part.schema if pa.types.is_integer(f.type)]
+                    writer = pq.ParquetWriter(sink, part.schema, **_parquet_options(part.column_names, integers))
+                writer.write_table(part)
+                kept.append(part)
+        finally:
+            if writer is not None:
+                writer.close()
+    return sink.hexdigest(), kept
 
 
-def _write_table(df: "pa.Table | pd.DataFrame", out: Path, name: str, tsv: bool) -> list[Path]:
-    """``name.parquet`` (and ``name.tsv``) in ``out``, atomically; an Arrow table is written without pandas."""
+def _write_tsv(df: "pa.Table | pd.DataFrame", out: Path, name: str) -> dict[str, str]:
+    """``name.tsv`` in ``out``, atomically; {file name: SHA-256}."""
+    df = df.to_pandas() if hasattr(df, "to_pandas") else df
+    path = atomic_write_text(out / f"{name}.tsv", df.to_csv(sep="\t", index=False, float_format="%.10g"))
+    return {path.name: sha256_file(path)}
+
+
+def _write_hashed(df: "pa.Table | pd.DataFrame", out: Path, name: str, tsv: bool) -> dict[str, str]:
+    """``name.parquet`` (and ``name.tsv``) in ``out``, atomically; {file name: SHA-256} (the manifest's
+    outputs). An Arrow table is written without pandas."""
     import pyarrow as pa
 
-    paths = [out / f"{name}.parquet"]
-    names = df.column_names if isinstance(df, pa.Table) else list(df.columns)  # a Table's .columns are arrays
-    with atomic_path(paths[0]) as tmp:
-        if isinstance(df, pa.Table):
-            import pyarrow.parquet as pq
-
-            pq.write_table(df, tmp, **_parquet_options(names, _integer_columns(df)))
-        else:
-            df.to_parquet(tmp, index=False, **_parquet_options(names, _integer_columns(df)))
-    if tsv:
-        paths.append(_write_tsv(df, out, name))
-    return paths
-
-
-def _write_tsv(df: "pa.Table | pd.DataFrame", out: Path, name: str) -> Path:
-    df = df.to_pandas() if hasattr(df, "to_pandas") else df
-    return atomic_write_text(out / f"{name}.tsv", df.to_csv(sep="\t", index=False, float_format="%.10g"))
+    table = df if isinstance(df, pa.Table) else pa.Table.from_pandas(df, preserve_index=False)
+    hashes = {f"{name}.parquet": _write_parquet([table], out / f"{name}.parquet")[0]}
+    return (hashes | _write_tsv(df, out, name)) if tsv else hashes
 
 
 _ABANDONED = object()  # put in place of a slice: the table will not be finished, its file is not kept
@@ -144,27 +151,18 @@ def _write_slices(slices: "queue.SimpleQueue", out: Path, name: str, tsv: bool,
     atomically; then, with ``tsv``, ``name.tsv``. ``before_writing`` is called first (the removal of the
     previous outputs). Returns {file name: SHA-256}."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
+
+    path = out / f"{name}.parquet"
+
+    def taken() -> "Iterator[pa.Table]":
+        while (part := slices.get()) is not None:
+            if part is _ABANDONED:
+                raise RuntimeError(f"{name} table abandoned: {path} not written")
+            yield part
 
     before_writing()
-    path, parts, writer = out / f"{name}.parquet", [], None
-    with atomic_path(path) as tmp, HashingWriter(tmp) as sink:  # hashed as written, not read back
-        try:
-            while (part := slices.get()) is not None:
-                if part is _ABANDONED:
-                    raise RuntimeError(f"{name} table abandoned: {path} not written")
-                writer = writer or pq.ParquetWriter(sink, part.schema,
-                                                    **_parquet_options(part.column_names, _integer_columns(part)))
-                writer.write_table(part)
-                parts.append(part)
-        finally:
-            if writer is not None:
-                writer.close()
-    hashes = {path.name: sink.hexdigest()}
-    if tsv:
-        tsv_path = _write_tsv(pa.concat_tables(parts), out, name)
-        hashes[tsv_path.name] = sha256_file(tsv_path)
-    return hashes
+    digest, parts = _write_parquet(taken(), path)
+    return {path.name: digest} | (_write_tsv(pa.concat_tables(parts), out, name) if tsv else {})
 
 
 def _variant_table_written(variants: "pa.Table", counts, vclass: np.ndarray, q, out: Path, tsv: bool,
@@ -199,11 +197,6 @@ def _variant_table_written(variants: "pa.Table", counts, vclass: np.ndarray, q, 
         raise
     slices.put(None)
     return pa.concat_tables(parts), written
-
-
-def _write_hashed(df: "pa.Table | pd.DataFrame", out: Path, name: str, tsv: bool) -> dict[str, str]:
-    """:func:`_write_table`, then {file name: SHA-256} of what it wrote (the manifest's outputs)."""
-    return {p.name: sha256_file(p) for p in _write_table(df, out, name, tsv)}
 
 
 def _write_hashed_text(path: Path, text: str) -> dict[str, str]:
